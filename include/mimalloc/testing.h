@@ -1,0 +1,59 @@
+/* ----------------------------------------------------------------------------
+Test-only interface of the allocator. Available only in the `mimalloc-test`
+library variant (compiled with MI_TESTING=1); never part of the installed API.
+It exposes event counters so a test can prove it reached the path it is named
+for, and a hook that widens the race window of the ownership claim.
+-----------------------------------------------------------------------------*/
+#pragma once
+#ifndef MIMALLOC_TESTING_H
+#define MIMALLOC_TESTING_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Process-wide event counters; every field is updated with an atomic
+// read-modify-write by the allocator and read with an atomic load here.
+typedef struct mi_test_counters_s {
+  long long abandons;                 // segments handed to the abandoned set (thread exit or a reclaim that gave it back)
+  long long claims_won;               // claims of an abandoned segment that succeeded (any path)
+  long long claims_lost;              // claim attempts that found the segment already owned
+  long long claim_overlaps;           // a claim succeeded while another thread still held the segment (must stay 0)
+  long long reclaims_on_free;         // claims made by a thread freeing into an abandoned segment
+  long long reclaims_on_alloc;        // claims made by a thread searching the abandoned set for pages
+  long long coalesce_prev;            // span merges with the previous free span (any segment)
+  long long coalesce_next;            // span merges with the next free span (any segment)
+  long long coalesce_prev_abandoned;  // merges with the previous span while processing a segment taken from the abandoned set
+  long long coalesce_next_abandoned;  // merges with the next span while processing a segment taken from the abandoned set
+  long long huge_free_after_exit;     // huge blocks freed by a thread after the allocating thread abandoned the segment
+  long long huge_segments_freed;      // huge segments returned to the OS
+  long long segments_abandoned_now;   // segments currently in the abandoned set
+  long long segments_allocated;       // segments obtained from the OS
+  long long segments_freed;           // segments returned to the OS or cache
+  long long invalid_frees;            // frees of pointers this allocator did not hand out
+} mi_test_counters_t;
+
+// Copy the current counter values into `out`.
+void mi_test_counters_get(mi_test_counters_t* out);
+
+// When `microseconds > 0`, every claim of an abandoned segment sleeps that long
+// between looking at the owner and taking ownership. In the normal build the
+// claim is one compare-and-swap, so the pause changes nothing; in the
+// MI_LEGACY_OWNERSHIP build it holds open the window between the plain check
+// and the plain write. 0 turns the pause off.
+void mi_test_set_claim_pause(long microseconds);
+
+// 1 when the library was built with MI_LEGACY_OWNERSHIP=ON, else 0.
+int mi_test_legacy_ownership(void);
+
+// Claim every segment in the abandoned set into the calling thread's heap and
+// collect them (frees fully empty segments). Returns the number claimed.
+long mi_test_reclaim_all(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
