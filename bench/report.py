@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+"""Turn the runs recorded by bench/run.sh into a markdown report and a plot.
+
+Reads runs.tsv (rep, workload, allocator, status, wall, maxrss_kb, summary)
+and, when given, the callgrind TSV (allocator, mode, instructions per pair).
+Writes OUT.md and, when gnuplot is installed, OUT.png (time and peak-RSS
+ratios to mimalloc 2.0.9, grouped by workload).  Standard library only.
+"""
+
+import argparse
+import csv
+import datetime
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+
+WORKLOAD_NOTES = {
+    "small_churn": "1 thread, 8..1024 B churn",
+    "mixed_sizes": "1 thread, 8 B..1 MiB",
+    "realloc_growth": "string/vector growth",
+    "larson": "server sim, tables traded between threads",
+    "producer_consumer": "cross-thread frees through a ring",
+    "false_sharing": "cache-scratch + cache-thrash",
+    "thread_churn": "threads exit holding blocks",
+    "large_blocks": "64 KiB..32 MiB, pages touched",
+    "fragmentation": "scattered frees, size shifts",
+    "refcount": "interpreter-style 16..48 B objects",
+}
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def machine_facts():
+    cpu = "?"
+    for line in read_text("/proc/cpuinfo").splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    debian = read_text("/etc/debian_version").strip() or "?"
+    try:
+        gcc = subprocess.run(["gcc", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        gcc = "?"
+    return [
+        ("CPU", cpu),
+        ("cores", str(os.cpu_count())),
+        ("kernel", platform.release()),
+        ("Debian", debian),
+        ("compiler (workloads)", gcc + ", -O2 -pthread"),
+        ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+    ]
+
+
+def summary_fields(summary):
+    fields = {}
+    for item in summary.split():
+        if "=" in item:
+            key, value = item.split("=", 1)
+            fields[key] = value
+    return fields
+
+
+def geometric_mean(values):
+    values = [v for v in values if v is not None and v > 0]
+    if not values:
+        return None
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def format_number(value, digits=3):
+    if value is None:
+        return "—"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.{digits}f}"
+
+
+def format_ratio(value):
+    return "—" if value is None else f"{value:.2f}"
+
+
+def markdown_table(header, rows, align_right_from=1):
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---" if i < align_right_from else "---:" for i in range(len(header))) + "|")
+    for row in rows:
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+class Results:
+    def __init__(self, runs_path):
+        self.rows = []
+        with open(runs_path, encoding="utf-8") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                self.rows.append(row)
+        self.workloads = []
+        self.allocators = []
+        for row in self.rows:
+            if row["workload"] not in self.workloads:
+                self.workloads.append(row["workload"])
+            if row["allocator"] not in self.allocators:
+                self.allocators.append(row["allocator"])
+
+    def runs(self, workload, allocator):
+        return [r for r in self.rows if r["workload"] == workload and r["allocator"] == allocator]
+
+    def failure(self, workload, allocator):
+        bad = [r for r in self.runs(workload, allocator) if r["status"] != "exit:0"]
+        if not bad:
+            return None
+        return f"FAIL {bad[0]['status']} ({len(bad)}/{len(self.runs(workload, allocator))})"
+
+    def median(self, workload, allocator, column):
+        runs = self.runs(workload, allocator)
+        if not runs or self.failure(workload, allocator):
+            return None
+        return statistics.median(float(r[column]) for r in runs)
+
+    def median_field(self, workload, allocator, key):
+        values = []
+        for r in self.runs(workload, allocator):
+            if r["status"] != "exit:0":
+                continue
+            value = summary_fields(r.get("summary") or "").get(key)
+            if value is None:
+                continue
+            try:
+                values.append(float(value.split("/")[0]))
+            except ValueError:
+                continue
+        return statistics.median(values) if values else None
+
+
+def pick_reference(allocators, prefix):
+    for name in allocators:
+        if name.startswith(prefix):
+            return name
+    return None
+
+
+def value_table(results, column, scale, digits):
+    rows = []
+    for workload in results.workloads:
+        row = [workload]
+        for allocator in results.allocators:
+            failure = results.failure(workload, allocator)
+            if failure:
+                row.append(failure)
+                continue
+            value = results.median(workload, allocator, column)
+            row.append(format_number(None if value is None else value / scale, digits))
+        rows.append(row)
+    return markdown_table(["workload"] + results.allocators, rows)
+
+
+def ratio_matrix(results, column, reference):
+    matrix = {}
+    for workload in results.workloads:
+        base = results.median(workload, reference, column)
+        for allocator in results.allocators:
+            value = results.median(workload, allocator, column)
+            matrix[(workload, allocator)] = (value / base) if (value is not None and base) else None
+    return matrix
+
+
+def ratio_table(results, matrix):
+    rows = []
+    for workload in results.workloads:
+        row = [workload]
+        for allocator in results.allocators:
+            failure = results.failure(workload, allocator)
+            row.append("FAIL" if failure else format_ratio(matrix[(workload, allocator)]))
+        rows.append(row)
+    geo_row = ["**geometric mean**"]
+    for allocator in results.allocators:
+        values = [matrix[(w, allocator)] for w in results.workloads]
+        present = [v for v in values if v is not None]
+        mean = geometric_mean(present)
+        cell = format_ratio(mean)
+        if mean is not None:
+            cell = f"**{cell}**"
+            if len(present) < len(values):
+                cell += f" ({len(present)}/{len(values)})"
+        geo_row.append(cell)
+    rows.append(geo_row)
+    return markdown_table(["workload"] + results.allocators, rows)
+
+
+def detail_sections(results):
+    parts = []
+    if "fragmentation" in results.workloads:
+        rows = []
+        for allocator in results.allocators:
+            fields = [results.median_field("fragmentation", allocator, k) for k in
+                      ("live_kb", "rss_final_kb", "rss_empty_kb", "rss_peak_kb", "blowup")]
+            if all(f is None for f in fields):
+                rows.append([allocator] + ["—"] * 5)
+                continue
+            rows.append([allocator] + [format_number(None if f is None else f / 1024, 1) for f in fields[:4]]
+                        + [format_ratio(fields[4])])
+        parts.append("### Fragmentation workload: memory (MiB, medians)\n\n"
+                     "`final` is the RSS after the last cycle with all survivors live, `empty` after freeing "
+                     "everything (no trim call), `blowup` = final RSS / live bytes.\n\n"
+                     + markdown_table(["allocator", "live", "final RSS", "empty RSS", "peak RSS", "blowup"], rows))
+    if "false_sharing" in results.workloads:
+        rows = []
+        for allocator in results.allocators:
+            fields = [results.median_field("false_sharing", allocator, k) for k in
+                      ("scratch_seconds", "thrash_seconds", "scratch_shared_lines", "thrash_shared_lines")]
+            rows.append([allocator] + [format_number(f) for f in fields[:2]]
+                        + ["—" if f is None else f"{f:.0f}" for f in fields[2:]])
+        parts.append("### False-sharing workload (medians)\n\n"
+                     "Shared lines: of 64 sampled moments, how often two workers' live objects sat in the "
+                     "same 64-byte cache line (0 is ideal; independent of how expensive bouncing is on "
+                     "this machine).\n\n"
+                     + markdown_table(["allocator", "scratch s", "thrash s", "scratch shared lines",
+                                       "thrash shared lines"], rows))
+    return "\n\n".join(parts)
+
+
+def callgrind_section(path, allocators):
+    if not path or not os.path.exists(path):
+        return None
+    data = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 3:
+                data[(parts[0], parts[1])] = parts[2]
+    if not data:
+        return None
+    rows = []
+    for allocator in allocators:
+        rows.append([allocator] + [data.get((allocator, mode), "—") for mode in ("fixed", "mixed", "batch")])
+    return ("## Instructions per malloc+free pair (callgrind)\n\n"
+            "`bench/callgrind.sh`: `alloc_pairs` run at N and 3N pairs, (I(3N) − I(N)) / 2N, so start-up "
+            "cancels. Includes the loop's own ~10 instructions. fixed: 32 B; mixed: sizes 8..1024 B; "
+            "batch: 64 mixed-size blocks allocated then freed in reverse.\n\n"
+            + markdown_table(["allocator", "fixed 32 B", "mixed 8..1024 B", "batch of 64, mixed"], rows))
+
+
+def gnuplot_write(results, time_ratio, rss_ratio, reference, out_prefix):
+    gnuplot = shutil.which("gnuplot")
+    if gnuplot is None:
+        return "gnuplot is not installed: no plot"
+    data_path = out_prefix + ".plot.dat"
+    labels = results.workloads + ["geomean"]
+    cap = 4.0
+    with open(data_path, "w", encoding="utf-8") as handle:
+        for block, matrix in ((0, time_ratio), (1, rss_ratio)):
+            for label in labels:
+                values = []
+                for allocator in results.allocators:
+                    if label == "geomean":
+                        value = geometric_mean([matrix[(w, allocator)] for w in results.workloads])
+                    else:
+                        value = matrix[(label, allocator)]
+                    values.append("NaN" if value is None else f"{min(value, cap):.4f}")
+                handle.write(label + " " + " ".join(values) + "\n")
+            if block == 0:
+                handle.write("\n\n")
+    columns = len(results.allocators)
+    plots = []
+    for index in range(columns):
+        title = results.allocators[index]
+        using = f"{index + 2}:xtic(1)" if index == 0 else f"{index + 2}"
+        plots.append(f"'{data_path}' index INDEX using {using} title '{title}'")
+    plot_line = ", ".join(plots)
+    script = f"""
+set terminal pngcairo size 1400,1000 font 'sans,10' noenhanced
+set output '{out_prefix}.png'
+set multiplot layout 2,1
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key outside right top
+set xtics rotate by -30
+set yrange [0:{cap}]
+set xrange [-0.6:{len(labels) - 0.4}]
+set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 front
+set title 'Wall time relative to {reference} (median; lower is better; bars clipped at {cap:g})'
+set ylabel 'time / {reference}'
+plot {plot_line.replace('INDEX', '0')}
+set title 'Peak RSS relative to {reference} (median; lower is better; bars clipped at {cap:g})'
+set ylabel 'peak RSS / {reference}'
+plot {plot_line.replace('INDEX', '1')}
+unset multiplot
+"""
+    script_path = out_prefix + ".plot.gp"
+    with open(script_path, "w", encoding="utf-8") as handle:
+        handle.write(script)
+    result = subprocess.run([gnuplot, script_path], capture_output=True, text=True, check=False)
+    os.remove(script_path)
+    os.remove(data_path)
+    if result.returncode != 0:
+        return "gnuplot failed: " + result.stderr.strip()[:300]
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", required=True)
+    parser.add_argument("--mode", required=True)
+    parser.add_argument("--reps", required=True)
+    parser.add_argument("--sizes", default="")
+    parser.add_argument("--callgrind", default="")
+    parser.add_argument("--out", required=True, help="output path prefix (without .md/.png)")
+    parser.add_argument("--allocator", action="append", default=[], help="LABEL=PATH, for the report")
+    args = parser.parse_args()
+
+    results = Results(args.runs)
+    if not results.rows:
+        print("report.py: no runs recorded", file=sys.stderr)
+        return 1
+    mimalloc = pick_reference(results.allocators, "mimalloc-")
+    glibc = "glibc" if "glibc" in results.allocators else None
+    reference = mimalloc or glibc
+
+    out = [f"# Allocator benchmarks: {args.mode} mode", ""]
+    out.append("Produced by `bench/run.sh --" + args.mode + "`; every workload ran under every allocator via "
+               "`LD_PRELOAD` (glibc: no preload), allocators interleaved within each repetition. "
+               f"Repetitions: {args.reps}; the tables give medians.")
+    out.append("")
+    out.append("## Machine")
+    out.append("")
+    out.append(markdown_table(["", ""], [[k, v] for k, v in machine_facts()], align_right_from=2))
+    out.append("")
+    out.append("## Allocators")
+    out.append("")
+    out.append(markdown_table(["label", "library"], [a.split("=", 1) for a in args.allocator if "=" in a],
+                              align_right_from=2))
+    out.append("")
+    out.append("## Workloads and sizes")
+    out.append("")
+    sizes = dict(item.split("=", 1) for item in args.sizes.split() if "=" in item)
+    out.append(markdown_table(["workload", "what", "size argument"],
+                              [[w, WORKLOAD_NOTES.get(w, ""), sizes.get(w, "?")] for w in results.workloads],
+                              align_right_from=2))
+    out.append("")
+
+    failures = [(w, a, results.failure(w, a)) for w in results.workloads for a in results.allocators
+                if results.failure(w, a)]
+    if failures:
+        out.append("## Failures")
+        out.append("")
+        for workload, allocator, failure in failures:
+            out.append(f"- **{workload}** under **{allocator}**: {failure}")
+        out.append("")
+
+    time_ratio = ratio_matrix(results, "wall", reference)
+    rss_ratio = ratio_matrix(results, "maxrss_kb", reference)
+    out.append("## Wall time (seconds, median)")
+    out.append("")
+    out.append(value_table(results, "wall", 1.0, 3))
+    out.append("")
+    if mimalloc:
+        out.append(f"## Time ratio to {mimalloc} (lower is better)")
+        out.append("")
+        out.append(ratio_table(results, time_ratio))
+        out.append("")
+    if glibc:
+        out.append("## Time ratio to glibc (lower is better)")
+        out.append("")
+        out.append(ratio_table(results, ratio_matrix(results, "wall", glibc)))
+        out.append("")
+    out.append("## Peak RSS (MiB, median)")
+    out.append("")
+    out.append(value_table(results, "maxrss_kb", 1024.0, 1))
+    out.append("")
+    if mimalloc:
+        out.append(f"## Peak RSS ratio to {mimalloc} (lower is better)")
+        out.append("")
+        out.append(ratio_table(results, rss_ratio))
+        out.append("")
+    if glibc:
+        out.append("## Peak RSS ratio to glibc (lower is better)")
+        out.append("")
+        out.append(ratio_table(results, ratio_matrix(results, "maxrss_kb", glibc)))
+        out.append("")
+    details = detail_sections(results)
+    if details:
+        out.append("## Workload details")
+        out.append("")
+        out.append(details)
+        out.append("")
+    callgrind = callgrind_section(args.callgrind, results.allocators)
+    if callgrind:
+        out.append(callgrind)
+        out.append("")
+
+    plot_problem = gnuplot_write(results, time_ratio, rss_ratio, reference, args.out)
+    out.append("## Plot")
+    out.append("")
+    if plot_problem:
+        out.append(plot_problem)
+    else:
+        out.append(f"![time and peak RSS relative to {reference}]({os.path.basename(args.out)}.png)")
+    out.append("")
+
+    with open(args.out + ".md", "w", encoding="utf-8") as handle:
+        handle.write("\n".join(out).rstrip("\n") + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Side-by-side allocator benchmarks.
+#
+# usage: bench/run.sh [--quick|--full|--smoke] [--lib PATH] [--reps N]
+#                     [--only w1,w2,...] [--no-callgrind] [--no-install] [--out DIR]
+#
+#   --quick    (default) small sizes, 3 repetitions; finishes in about 2 minutes
+#   --full     full sizes (each run ~1-3 s with glibc), 5 repetitions
+#   --smoke    tiny sizes, 1 repetition, our library and glibc only; checks the
+#              whole pipeline works and every workload passes its own checks.
+#              Never judges timing.  Results go to the build directory.
+#   --lib PATH our shared library (default build/release/libmimalloc.so.2,
+#              built with the release preset when missing)
+#   --reps N   repetitions (overrides the mode's default)
+#   --only L   comma-separated subset of workloads
+#   --no-callgrind  skip the instruction counts
+#   --no-install    do not apt-get install missing peers/tools
+#   --out DIR  where results-<mode>.{md,png,tsv} go (default doc/benchmarks;
+#              build/bench/smoke for --smoke)
+#
+# Every workload runs under every allocator through LD_PRELOAD (glibc: no
+# preload), one allocator after the other within a repetition, so slow drifts
+# of the machine hit all allocators alike.  The wrapper bench_measure records
+# wall time and peak RSS of each run.  The report gives medians, ratios to
+# mimalloc 2.0.9 and to glibc, and geometric means.  Exit status is non-zero
+# if any run failed (crash, wrong result, timeout).
+set -euo pipefail
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib.sh
+. "$BENCH_ROOT/bench/lib.sh"
+
+mode=quick
+lib=""
+reps=""
+only=""
+callgrind=1
+install=1
+out_dir=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) mode=quick; shift ;;
+    --full) mode=full; shift ;;
+    --smoke) mode=smoke; shift ;;
+    --lib) lib="$2"; shift 2 ;;
+    --reps) reps="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    --no-callgrind) callgrind=0; shift ;;
+    --no-install) install=0; shift ;;
+    --out) out_dir="$2"; shift 2 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    *) bench_die "unknown argument $1 (see --help)" ;;
+  esac
+done
+
+# workload sizes: name, full, quick, smoke (the program's first argument)
+workload_table="
+small_churn        45000  6000  100
+mixed_sizes         2500   300   20
+realloc_growth      9000  1200  100
+larson             24000  3000  100
+producer_consumer   5000   700   50
+false_sharing        400    50    4
+thread_churn       12000  1500   40
+large_blocks        1500   200   10
+fragmentation         48     8    2
+refcount           30000  4000  100
+"
+case "$mode" in
+  full) column=2; default_reps=5; timeout=120; callgrind_count=200000 ;;
+  quick) column=3; default_reps=3; timeout=60; callgrind_count=100000 ;;
+  smoke) column=4; default_reps=1; timeout=60; callgrind_count=2000 ;;
+esac
+reps=${reps:-$default_reps}
+
+build="${BENCH_BUILD_DIR:-$BENCH_ROOT/build/bench}"
+if [ -z "$out_dir" ]; then
+  if [ "$mode" = smoke ]; then out_dir="$build/smoke"; else out_dir="$BENCH_ROOT/doc/benchmarks"; fi
+fi
+mkdir -p "$out_dir"
+run_dir="$build/run-$mode"
+rm -rf "$run_dir"
+mkdir -p "$run_dir/logs"
+
+bench_tools_build "$build"
+our_lib=$(bench_our_lib "$lib")
+bench_log "our library: $our_lib"
+
+# allocators: labels and preload paths ("" = glibc)
+labels=(ours glibc)
+paths=("$our_lib" "")
+if [ "$mode" != smoke ]; then
+  [ "$install" = 1 ] && bench_peers_install
+  while IFS=$'\t' read -r label path; do
+    labels+=("$label"); paths+=("$path")
+  done < <(bench_peers_list)
+fi
+bench_log "allocators: ${labels[*]}"
+
+workloads=()
+declare -A size_of
+while read -r name full quick smoke; do
+  [ -n "$name" ] || continue
+  if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then continue; fi
+  workloads+=("$name")
+  case "$column" in 2) size_of[$name]=$full ;; 3) size_of[$name]=$quick ;; 4) size_of[$name]=$smoke ;; esac
+done <<<"$workload_table"
+[ ${#workloads[@]} -gt 0 ] || bench_die "no workload selected by --only $only"
+
+# sanity: a trivial program must start under each preloaded library
+for i in "${!labels[@]}"; do
+  if ! "$build/bench_measure" --out "$run_dir/sanity" --preload "${paths[$i]}" --timeout 20 -- /bin/true \
+      2>"$run_dir/logs/sanity.${labels[$i]}.err"; then
+    bench_log "warning: /bin/true fails under ${labels[$i]}: $(cat "$run_dir/sanity") $(head -c 300 "$run_dir/logs/sanity.${labels[$i]}.err")"
+  fi
+done
+
+runs="$run_dir/runs.tsv"
+printf 'rep\tworkload\tallocator\tstatus\twall\tmaxrss_kb\tsummary\n' >"$runs"
+failures=0
+started=$(date +%s)
+for rep in $(seq 1 "$reps"); do
+  for workload in "${workloads[@]}"; do
+    # rotate the allocator order each repetition so none always runs first
+    count=${#labels[@]}
+    for k in $(seq 0 $((count - 1))); do
+      i=$(( (k + rep - 1) % count ))
+      label=${labels[$i]}
+      log="$run_dir/logs/$workload.$label.$rep"
+      "$build/bench_measure" --out "$log.measure" --preload "${paths[$i]}" --timeout "$timeout" \
+        -- "$build/$workload" "${size_of[$workload]}" >"$log.out" 2>"$log.err" || true
+      read -r status wall rss _ <"$log.measure"
+      status=${status#status=}; wall=${wall#wall=}; rss=${rss#maxrss_kb=}
+      summary=$(grep -E '^workload=' "$log.out" | tail -n 1 | tr '\t' ' ' || true)
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$workload" "$label" "$status" "$wall" "$rss" "$summary" >>"$runs"
+      if [ "$status" != "exit:0" ]; then
+        failures=$((failures + 1))
+        bench_log "FAILED: $workload under $label (rep $rep): $status; stderr:"
+        tail -n 5 "$log.err" | sed 's/^/    /' >&2
+      fi
+    done
+  done
+  bench_log "repetition $rep/$reps done ($(( $(date +%s) - started )) s)"
+done
+
+callgrind_tsv=""
+checks=$(( $(wc -l <"$runs") - 1 ))
+if [ "$callgrind" = 1 ]; then
+  if command -v valgrind >/dev/null 2>&1; then
+    callgrind_tsv="$run_dir/callgrind.tsv"
+    specs=()
+    for i in "${!labels[@]}"; do specs+=("${labels[$i]}=${paths[$i]}"); done
+    bench_log "counting instructions with callgrind"
+    checks=$((checks + 1))
+    if ! "$BENCH_ROOT/bench/callgrind.sh" --count "$callgrind_count" --build "$build" --tsv "$callgrind_tsv" \
+        "${specs[@]}" >"$run_dir/callgrind.md"; then
+      bench_log "callgrind.sh failed"; failures=$((failures + 1))
+    elif grep -q FAIL "$callgrind_tsv" 2>/dev/null; then
+      bench_log "a callgrind run failed"; failures=$((failures + 1))
+    fi
+  else
+    bench_log "valgrind not installed: no instruction counts"
+  fi
+fi
+
+sizes=""
+for workload in "${workloads[@]}"; do sizes="$sizes $workload=${size_of[$workload]}"; done
+allocator_args=()
+for i in "${!labels[@]}"; do allocator_args+=(--allocator "${labels[$i]}=${paths[$i]:-(none: glibc malloc)}"); done
+python3 "$BENCH_ROOT/bench/report.py" --runs "$runs" --mode "$mode" --reps "$reps" --sizes "${sizes# }" \
+  --callgrind "$callgrind_tsv" --out "$out_dir/results-$mode" "${allocator_args[@]}" \
+  || bench_die "writing the report failed"
+cp "$runs" "$out_dir/results-$mode.tsv"
+bench_log "wrote $out_dir/results-$mode.md (and .png, .tsv) in $(( $(date +%s) - started )) s"
+echo "bench: $((checks - failures)) passed, $failures failed"
+if [ "$failures" -gt 0 ]; then
+  bench_log "$failures run(s) failed; see $run_dir/logs"
+  exit 1
+fi

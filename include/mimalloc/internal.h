@@ -1,0 +1,365 @@
+/* ----------------------------------------------------------------------------
+Copyright (c) 2026 The project authors. MIT license, see LICENSE.
+
+Library-internal declarations shared between the source files, and the small
+inline functions of the fast paths. Include this last, after system headers:
+it ends by poisoning the segment owner field (see ownership.h).
+-----------------------------------------------------------------------------*/
+#pragma once
+#ifndef MIMALLOC_INTERNAL_H
+#define MIMALLOC_INTERNAL_H
+
+#include <errno.h>
+#include "types.h"
+#include "prim.h"
+
+#define mi_likely(x)    __builtin_expect(!!(x), 1)
+#define mi_unlikely(x)  __builtin_expect(!!(x), 0)
+#define mi_decl_noinline __attribute__((noinline))
+#define mi_decl_hidden  __attribute__((visibility("hidden")))
+#define mi_decl_cold    __attribute__((cold))
+
+// ---------------------------------------------------------------------------
+// Assertions (MI_DEBUG 1: cheap checks, 2: internal invariants, 3: full heap checks)
+// ---------------------------------------------------------------------------
+#if MI_DEBUG > 0
+void _mi_assert_fail(const char* assertion, const char* fname, unsigned int line, const char* func);
+#define mi_assert(expr) ((expr) ? (void)0 : _mi_assert_fail(#expr, __FILE__, __LINE__, __func__))
+#else
+#define mi_assert(x) ((void)0)
+#endif
+#if MI_DEBUG > 1
+#define mi_assert_internal mi_assert
+#else
+#define mi_assert_internal(x) ((void)0)
+#endif
+#if MI_DEBUG > 2
+#define mi_assert_expensive mi_assert
+#else
+#define mi_assert_expensive(x) ((void)0)
+#endif
+
+// ---------------------------------------------------------------------------
+// Cross-file functions
+// ---------------------------------------------------------------------------
+
+// options.c
+void _mi_options_init(void);
+void _mi_fputs(mi_output_fun* out, void* arg, const char* prefix, const char* message);
+void _mi_fprintf(mi_output_fun* out, void* arg, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+void _mi_message(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void _mi_verbose_message(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void _mi_warning_message(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void _mi_error_message(int err, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+long _mi_option_get_fast(mi_option_t option);
+
+// init.c
+extern mi_decl_hidden const mi_page_t _mi_page_empty;
+extern mi_decl_hidden mi_heap_t _mi_heap_empty;
+extern mi_decl_hidden mi_heap_t _mi_heap_main;
+extern mi_decl_hidden uintptr_t _mi_process_cookie;
+extern mi_decl_hidden bool _mi_process_is_initialized;
+extern __thread mi_heap_t* _mi_heap_default;
+mi_heap_t* _mi_heap_main_get(void);
+void _mi_thread_ensure_initialized(void);
+bool _mi_is_main_thread(void);
+void _mi_heap_set_default_direct(mi_heap_t* heap);
+bool _mi_preloading(void);
+
+// os.c
+size_t _mi_os_page_size(void);
+void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** base, size_t* mapped,
+                           mi_stats_t* stats);
+void _mi_os_free(void* base, size_t size, mi_stats_t* stats);
+void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats);
+mi_msecs_t _mi_clock_now(void);
+
+// segment-map.c
+void _mi_segment_map_allocated(const mi_segment_t* segment);
+void _mi_segment_map_freed(const mi_segment_t* segment);
+bool _mi_segment_map_contains(const void* segment);
+
+// segment.c
+mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t page_alignment,
+                                  mi_segments_tld_t* tld);
+void _mi_segment_page_free(mi_page_t* page, bool force, mi_segments_tld_t* tld);
+void _mi_segment_page_abandon(mi_page_t* page, mi_segments_tld_t* tld);
+void _mi_segments_collect(bool force, mi_segments_tld_t* tld);
+void _mi_segment_span_queues_remove(mi_segment_t* segment, mi_segments_tld_t* tld);
+void _mi_segment_span_queues_insert(mi_segment_t* segment, mi_segments_tld_t* tld);
+void _mi_segment_purge_list_remove(mi_segment_t* segment, mi_segments_tld_t* tld);
+void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld);
+bool _mi_segment_has_free_span(const mi_segment_t* segment, size_t slices_needed);
+void _mi_segment_huge_page_free_remote(mi_segment_t* segment, mi_page_t* page, mi_block_t* block);
+void _mi_segment_slices_check(const mi_segment_t* segment);
+size_t _mi_segment_size_of_page(const mi_page_t* page);
+
+// abandon.c: the abandoned set, abandon, claim and reclaim
+void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld);
+bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segments_tld_t* tld);
+bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap);
+size_t _mi_abandoned_reclaim_all(mi_heap_t* heap);
+size_t _mi_abandoned_count(void);
+void _mi_abandoned_lock_for_fork(void);
+void _mi_abandoned_unlock_after_fork(void);
+typedef bool(mi_abandoned_visit_fun)(mi_segment_t* segment, void* arg);
+bool _mi_abandoned_visit(mi_abandoned_visit_fun* visit, void* arg);
+
+// page-queue.c
+uint8_t _mi_bin(size_t size);
+size_t _mi_bin_size(uint8_t bin);
+void _mi_page_queue_push(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page);
+void _mi_page_queue_remove(mi_page_queue_t* queue, mi_page_t* page);
+void _mi_page_queue_move_to_front(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page);
+void _mi_page_queue_enqueue_from(mi_page_queue_t* to, mi_page_queue_t* from, mi_page_t* page);
+size_t _mi_page_queue_append(mi_heap_t* heap, mi_page_queue_t* to, mi_page_queue_t* from);
+mi_page_queue_t* _mi_page_queue_of(const mi_page_t* page);
+void _mi_heap_queue_first_update(mi_heap_t* heap, const mi_page_queue_t* queue);
+
+// page.c
+void* _mi_malloc_generic(mi_heap_t* heap, size_t size, bool zero, size_t huge_alignment) mi_decl_noinline;
+void _mi_page_free_collect(mi_page_t* page, bool force);
+void _mi_page_retire(mi_page_t* page);
+void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue, bool force);
+void _mi_page_abandon(mi_page_t* page, mi_page_queue_t* queue);
+void _mi_page_unfull(mi_page_t* page);
+void _mi_page_reclaim(mi_heap_t* heap, mi_page_t* page);
+void _mi_page_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool override_never);
+bool _mi_page_try_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool override_never);
+void _mi_page_init(mi_heap_t* heap, mi_page_t* page, size_t block_size);
+void _mi_heap_delayed_free_all(mi_heap_t* heap);
+bool _mi_heap_delayed_free_partial(mi_heap_t* heap);
+void _mi_heap_collect_retired(mi_heap_t* heap, bool force);
+void _mi_deferred_free(mi_heap_t* heap, bool force);
+bool _mi_page_is_valid(mi_page_t* page);
+
+// heap.c
+void _mi_heap_init(mi_heap_t* heap, mi_tld_t* tld, mi_arena_id_t arena_id, bool no_reclaim, uint8_t tag);
+void _mi_heap_collect_abandon(mi_heap_t* heap);
+void _mi_heap_destroy_pages(mi_heap_t* heap);
+bool _mi_heap_area_visit_blocks(const mi_heap_area_t* area, mi_page_t* page, mi_block_visit_fun* visitor,
+                                void* arg);
+void _mi_heap_area_init(mi_heap_area_t* area, mi_page_t* page);
+typedef bool(mi_heap_page_visit_fun)(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page, void* arg);
+bool _mi_heap_visit_pages(mi_heap_t* heap, mi_heap_page_visit_fun* fn, void* arg);
+bool _mi_heap_is_valid(mi_heap_t* heap);
+
+// alloc.c / free.c
+void* _mi_heap_malloc_zero(mi_heap_t* heap, size_t size, bool zero);
+void* _mi_heap_malloc_zero_ex(mi_heap_t* heap, size_t size, bool zero, size_t huge_alignment);
+void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero);
+void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size, bool zero);
+void _mi_free_block(mi_page_t* page, bool is_local, mi_block_t* block);
+void _mi_free_delayed_block(mi_block_t* block);
+void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) mi_decl_noinline;
+mi_block_t* _mi_page_ptr_unalign(const mi_page_t* page, const void* p);
+size_t _mi_usable_size(const void* p, const char* msg);
+void _mi_padding_fill(void* p, size_t size);
+void* _mi_malloc_fail(size_t size);
+
+// stats.c
+void _mi_stat_increase(mi_stat_count_t* stat, size_t amount);
+void _mi_stat_decrease(mi_stat_count_t* stat, size_t amount);
+void _mi_stat_counter_increase(mi_stat_counter_t* stat, size_t amount);
+void _mi_stats_done(mi_stats_t* stats);
+void _mi_stats_merge_from(mi_stats_t* to, const mi_stats_t* from);
+extern mi_decl_hidden mi_stats_t _mi_stats_main;
+#define mi_stat_increase(stat, amount) _mi_stat_increase(&(stat), amount)
+#define mi_stat_decrease(stat, amount) _mi_stat_decrease(&(stat), amount)
+#define mi_stat_counter_increase(stat, amount) _mi_stat_counter_increase(&(stat), amount)
+
+// testing.c (test builds only)
+#if MI_TESTING
+typedef enum mi_test_event_e {
+  MI_TEST_ABANDON,
+  MI_TEST_CLAIM_WON,
+  MI_TEST_CLAIM_LOST,
+  MI_TEST_RECLAIM_ON_FREE,
+  MI_TEST_RECLAIM_ON_ALLOC,
+  MI_TEST_COALESCE_PREV,
+  MI_TEST_COALESCE_NEXT,
+  MI_TEST_COALESCE_PREV_ABANDONED,
+  MI_TEST_COALESCE_NEXT_ABANDONED,
+  MI_TEST_HUGE_FREE_AFTER_EXIT,
+  MI_TEST_HUGE_SEGMENT_FREED,
+  MI_TEST_SEGMENT_ALLOCATED,
+  MI_TEST_SEGMENT_FREED,
+  MI_TEST_INVALID_FREE,
+  MI_TEST_ABANDONED_NOW_INC,
+  MI_TEST_ABANDONED_NOW_DEC,
+} mi_test_event_t;
+void _mi_test_count(mi_test_event_t event);
+#define mi_test_count(event) _mi_test_count(event)
+#else
+#define mi_test_count(event) ((void)0)
+#endif
+
+// ---------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------
+static inline bool _mi_is_power_of_two(uintptr_t x) { return ((x & (x - 1)) == 0); }
+
+static inline uintptr_t _mi_align_up(uintptr_t size, size_t alignment) {
+  mi_assert_internal(alignment != 0);
+  uintptr_t mask = alignment - 1;
+  if ((alignment & mask) == 0) return ((size + mask) & ~mask);
+  return (((size + mask) / alignment) * alignment);
+}
+
+static inline uintptr_t _mi_align_down(uintptr_t size, size_t alignment) {
+  uintptr_t mask = alignment - 1;
+  if ((alignment & mask) == 0) return (size & ~mask);
+  return ((size / alignment) * alignment);
+}
+
+static inline size_t _mi_divide_up(size_t size, size_t divider) {
+  return (divider == 0 ? size : ((size + divider - 1) / divider));
+}
+
+// Bytes to words, rounding up.
+static inline size_t _mi_wsize_from_size(size_t size) {
+  return ((size + MI_INTPTR_SIZE - 1) / MI_INTPTR_SIZE);
+}
+
+// count * size, false on overflow.
+static inline bool mi_mul_overflow(size_t count, size_t size, size_t* total) {
+  return __builtin_mul_overflow(count, size, total);
+}
+
+static inline bool mi_count_size_overflow(size_t count, size_t size, size_t* total) {
+  if (count == 1) {
+    *total = size;
+    return false;
+  }
+  if (mi_unlikely(mi_mul_overflow(count, size, total))) {
+    _mi_error_message(ENOMEM, "allocation request is too large (%zu * %zu bytes)\n", count, size);
+    *total = SIZE_MAX;
+    return true;
+  }
+  return false;
+}
+
+static inline size_t mi_bsr(size_t x) { return (x == 0 ? 0 : (MI_INTPTR_SIZE * 8 - 1 - (size_t)__builtin_clzl(x))); }
+static inline size_t mi_ctz(size_t x) { return (x == 0 ? MI_INTPTR_SIZE * 8 : (size_t)__builtin_ctzl(x)); }
+
+// ---------------------------------------------------------------------------
+// Heaps
+// ---------------------------------------------------------------------------
+static inline mi_heap_t* mi_prim_get_default_heap(void) { return _mi_heap_default; }
+
+static inline bool mi_heap_is_initialized(const mi_heap_t* heap) { return (heap != &_mi_heap_empty); }
+
+static inline bool mi_heap_is_backing(const mi_heap_t* heap) { return (heap->tld->heap_backing == heap); }
+
+static inline mi_page_t* _mi_heap_get_free_small_page(mi_heap_t* heap, size_t size) {
+  mi_assert_internal(size <= MI_SMALL_SIZE_MAX + MI_INTPTR_SIZE);
+  return heap->pages_free_direct[_mi_wsize_from_size(size)];
+}
+
+// ---------------------------------------------------------------------------
+// Segments and pages
+// ---------------------------------------------------------------------------
+
+// The segment of a block. `p - 1` so a block that starts exactly at the next
+// segment boundary (huge alignments) still finds its own segment header; no
+// block ever starts at its segment's first byte, so this is exact.
+static inline mi_segment_t* _mi_ptr_segment(const void* p) {
+  return (mi_segment_t*)(((uintptr_t)p - 1) & ~MI_SEGMENT_MASK);
+}
+
+static inline mi_segment_t* _mi_page_segment(const mi_page_t* page) {
+  return (mi_segment_t*)((uintptr_t)page & ~MI_SEGMENT_MASK);
+}
+
+static inline size_t mi_slice_index(const mi_slice_t* slice) {
+  const mi_segment_t* segment = _mi_page_segment(slice);
+  return (size_t)(slice - segment->slices);
+}
+
+static inline mi_slice_t* mi_slice_first(const mi_slice_t* slice) {
+  mi_slice_t* start = (mi_slice_t*)((uint8_t*)slice - slice->slice_offset * sizeof(mi_slice_t));
+  return start;
+}
+
+// The page descriptor of a pointer inside `segment`.
+static inline mi_page_t* _mi_segment_page_of(const mi_segment_t* segment, const void* p) {
+  ptrdiff_t diff = (uint8_t*)p - (uint8_t*)segment;
+  size_t index = (size_t)diff >> MI_SEGMENT_SLICE_SHIFT;
+  if (mi_unlikely(index >= segment->slice_entries)) index = segment->slice_entries - 1;
+  const mi_slice_t* slice = &segment->slices[index];
+  return mi_slice_first(slice);
+}
+
+static inline mi_page_t* _mi_ptr_page(const void* p) { return _mi_segment_page_of(_mi_ptr_segment(p), p); }
+
+static inline uint8_t* mi_slice_start(const mi_slice_t* slice) {
+  const mi_segment_t* segment = _mi_page_segment(slice);
+  return ((uint8_t*)segment + (mi_slice_index(slice) * MI_SEGMENT_SLICE_SIZE));
+}
+
+static inline mi_heap_t* mi_page_heap(const mi_page_t* page) {
+  return (mi_heap_t*)mi_atomic_load_relaxed(&((mi_page_t*)page)->xheap);
+}
+
+static inline void mi_page_set_heap(mi_page_t* page, mi_heap_t* heap) {
+  // Release pairs with the acquire load of `xheap` in the delayed-free path of a
+  // remote free: a remote thread that sees this heap also sees its initialisation.
+  mi_atomic_store_release(&page->xheap, (uintptr_t)heap);
+}
+
+static inline mi_block_t* mi_tf_block(uintptr_t tf) { return (mi_block_t*)(tf & ~MI_DELAYED_MASK); }
+static inline mi_delayed_t mi_tf_delayed(uintptr_t tf) { return (mi_delayed_t)(tf & MI_DELAYED_MASK); }
+static inline uintptr_t mi_tf_make(mi_block_t* block, mi_delayed_t delayed) {
+  return ((uintptr_t)block | (uintptr_t)delayed);
+}
+static inline uintptr_t mi_tf_set_delayed(uintptr_t tf, mi_delayed_t delayed) {
+  return mi_tf_make(mi_tf_block(tf), delayed);
+}
+static inline uintptr_t mi_tf_set_block(uintptr_t tf, mi_block_t* block) { return mi_tf_make(block, mi_tf_delayed(tf)); }
+
+static inline mi_block_t* mi_page_thread_free(const mi_page_t* page) {
+  return mi_tf_block(mi_atomic_load_relaxed(&((mi_page_t*)page)->xthread_free));
+}
+
+static inline bool mi_page_all_free(const mi_page_t* page) { return (page->used == 0); }
+
+static inline bool mi_page_immediate_available(const mi_page_t* page) { return (page->free != NULL); }
+
+static inline bool mi_page_is_full(const mi_page_t* page) { return page->flags.x.in_full; }
+static inline void mi_page_set_in_full(mi_page_t* page, bool in_full) { page->flags.x.in_full = in_full; }
+static inline bool mi_page_has_aligned(const mi_page_t* page) { return page->flags.x.has_aligned; }
+static inline void mi_page_set_has_aligned(mi_page_t* page, bool has_aligned) {
+  page->flags.x.has_aligned = has_aligned;
+}
+
+// Are most blocks of the page in use? Used to skip nearly full pages.
+static inline bool mi_page_mostly_used(const mi_page_t* page) {
+  if (page == NULL) return true;
+  uint32_t frac = page->reserved / 8U;
+  return (page->reserved - page->used <= frac);
+}
+
+// Queue kinds are told apart by their block size field.
+#define MI_QUEUE_HUGE_SIZE (MI_LARGE_OBJ_SIZE_MAX + 1)
+#define MI_QUEUE_FULL_SIZE (MI_LARGE_OBJ_SIZE_MAX + 2)
+static inline bool mi_page_queue_is_huge(const mi_page_queue_t* queue) { return (queue->block_size == MI_QUEUE_HUGE_SIZE); }
+static inline bool mi_page_queue_is_full(const mi_page_queue_t* queue) { return (queue->block_size == MI_QUEUE_FULL_SIZE); }
+
+static inline bool mi_page_queue_is_special(const mi_page_queue_t* queue) {
+  return (queue->block_size > MI_LARGE_OBJ_SIZE_MAX);
+}
+
+static inline mi_page_queue_t* mi_page_queue(const mi_heap_t* heap, size_t size) {
+  return &((mi_heap_t*)heap)->pages[_mi_bin(size)];
+}
+
+static inline mi_block_t* mi_block_next(const mi_block_t* block) { return block->next; }
+static inline void mi_block_set_next(mi_block_t* block, mi_block_t* next) { block->next = next; }
+
+static inline bool mi_segment_is_huge(const mi_segment_t* segment) { return (segment->kind == MI_SEGMENT_HUGE); }
+
+static inline uint8_t* mi_page_start(const mi_page_t* page) { return page->page_start; }
+
+#include "ownership.h"
+
+#endif

@@ -1,0 +1,73 @@
+/* ----------------------------------------------------------------------------
+Copyright (c) 2026 The project authors. MIT license, see LICENSE.
+
+The platform layer. Everything that calls the operating system is declared
+here and implemented in src/prim/<platform>.c; the allocator itself makes no
+system calls.
+-----------------------------------------------------------------------------*/
+#pragma once
+#ifndef MIMALLOC_PRIM_H
+#define MIMALLOC_PRIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+typedef struct mi_os_config_s {
+  size_t page_size;          // OS page size (4 KiB)
+  size_t large_page_size;    // transparent huge page size, or 0
+  bool has_overcommit;       // memory is committed on first touch
+  bool has_virtual_reserve;  // address space can be reserved without committing
+} mi_os_config_t;
+
+void _mi_prim_os_config(mi_os_config_t* config);
+
+// Map `size` bytes of read/write memory, optionally near `hint`. Returns 0 or an errno.
+int _mi_prim_mmap(void* hint, size_t size, bool allow_large, void** addr);
+int _mi_prim_munmap(void* addr, size_t size);
+// Tell the OS the memory contents are no longer needed; it reads back as zero.
+int _mi_prim_purge(void* addr, size_t size);
+
+// Monotonic clock in milliseconds.
+int64_t _mi_prim_clock_now(void);
+// Resident and committed memory of the process.
+typedef struct mi_process_info_s {
+  int64_t elapsed_msecs, utime_msecs, stime_msecs;
+  size_t current_rss, peak_rss, current_commit, peak_commit, page_faults;
+} mi_process_info_t;
+void _mi_prim_process_info(mi_process_info_t* info);
+
+// Output and environment.
+void _mi_prim_out_stderr(const char* msg);
+bool _mi_prim_getenv(const char* name, char* result, size_t result_size);
+void _mi_prim_sleep_us(long microseconds);
+void _mi_prim_yield(void);
+uint64_t _mi_prim_random_seed(void);
+
+// A simple lock (the abandoned set and process-wide lists; never on a fast path).
+typedef struct mi_lock_s { int state; } mi_lock_t;
+void _mi_prim_lock(mi_lock_t* lock);
+void _mi_prim_unlock(mi_lock_t* lock);
+
+// Thread exit notification: `done` is called with the heap on thread exit.
+void _mi_prim_thread_init_auto_done(void (*done)(void*));
+void _mi_prim_thread_associate_default_heap(void* heap);
+// fork: run `prepare` before, `parent` and `child` after.
+void _mi_prim_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
+// A unique id for the calling thread: the address of its thread control block.
+// Never 0 for a live thread.
+static inline uintptr_t _mi_thread_id(void) {
+  uintptr_t tid;
+#if defined(__x86_64__)
+  __asm__("movq %%fs:0, %0" : "=r"(tid)); // the TCB's self pointer
+#elif defined(__aarch64__)
+  tid = (uintptr_t)__builtin_thread_pointer();
+#else
+  static __thread int mi_thread_marker;
+  tid = (uintptr_t)&mi_thread_marker;
+#endif
+  return tid;
+}
+
+#endif

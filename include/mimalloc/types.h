@@ -1,0 +1,267 @@
+/* ----------------------------------------------------------------------------
+Copyright (c) 2026 The project authors. MIT license, see LICENSE.
+
+Internal data layout: blocks, pages (which double as span descriptors, the
+"slices" of a segment), segments, heaps and thread-local data. Invariants are
+written next to the fields they constrain.
+-----------------------------------------------------------------------------*/
+#pragma once
+#ifndef MIMALLOC_TYPES_H
+#define MIMALLOC_TYPES_H
+
+#include <mimalloc.h>
+#include <mimalloc-stats.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "atomic.h"
+
+#ifndef MI_DEBUG
+#define MI_DEBUG 0
+#endif
+#ifndef MI_LEGACY_OWNERSHIP
+#define MI_LEGACY_OWNERSHIP 0
+#endif
+#ifndef MI_TESTING
+#define MI_TESTING 0
+#endif
+
+#if INTPTR_MAX != INT64_MAX
+#error "mimalloc: this implementation supports 64-bit platforms only"
+#endif
+
+// ---------------------------------------------------------------------------
+// Sizes
+// ---------------------------------------------------------------------------
+#define MI_INTPTR_SHIFT        (3)
+#define MI_INTPTR_SIZE         ((size_t)1 << MI_INTPTR_SHIFT)
+#define MI_MAX_ALIGN_SIZE      (16)  // every block of 16 bytes or more is aligned to this
+
+#define MI_KiB                 ((size_t)1024)
+#define MI_MiB                 (MI_KiB * MI_KiB)
+#define MI_GiB                 (MI_MiB * MI_KiB)
+
+#define MI_SEGMENT_SLICE_SHIFT (16)                        // 64 KiB slices
+#define MI_SEGMENT_SHIFT       (MI_SEGMENT_SLICE_SHIFT + 9) // 32 MiB segments
+#define MI_SEGMENT_SLICE_SIZE  ((size_t)1 << MI_SEGMENT_SLICE_SHIFT)
+#define MI_SEGMENT_SIZE        ((size_t)1 << MI_SEGMENT_SHIFT)
+#define MI_SEGMENT_ALIGN       MI_SEGMENT_SIZE
+#define MI_SEGMENT_MASK        ((uintptr_t)(MI_SEGMENT_ALIGN - 1))
+#define MI_SLICES_PER_SEGMENT  (MI_SEGMENT_SIZE / MI_SEGMENT_SLICE_SIZE) // 512
+
+#define MI_SMALL_PAGE_SIZE     (MI_SEGMENT_SLICE_SIZE)      // 1 slice
+#define MI_MEDIUM_PAGE_SIZE    (8 * MI_SEGMENT_SLICE_SIZE)  // 8 slices
+
+#define MI_SMALL_OBJ_SIZE_MAX  (MI_SMALL_PAGE_SIZE / 4)     // 16 KiB
+#define MI_MEDIUM_OBJ_SIZE_MAX (MI_MEDIUM_PAGE_SIZE / 4)    // 128 KiB
+#define MI_LARGE_OBJ_SIZE_MAX  (MI_SEGMENT_SIZE / 2)        // 16 MiB; larger blocks are huge
+#define MI_SMALL_OBJ_WSIZE_MAX (MI_SMALL_OBJ_SIZE_MAX / MI_INTPTR_SIZE)
+#define MI_MEDIUM_OBJ_WSIZE_MAX (MI_MEDIUM_OBJ_SIZE_MAX / MI_INTPTR_SIZE)
+
+// The largest request we accept; above it allocation fails with ENOMEM.
+#define MI_MAX_ALLOC_SIZE      ((size_t)PTRDIFF_MAX)
+
+// Alignments up to this are served by over-allocating inside a normal page;
+// larger ones get a huge segment placed so the block is aligned.
+#define MI_BLOCK_ALIGNMENT_MAX (MI_SEGMENT_SIZE >> 1)
+
+// Size bins: 1..8 words are exact (rounded to even words above one), then four
+// bins per power of two. Bins cover sizes up to MI_MEDIUM_OBJ_SIZE_MAX; all
+// larger blocks sit one to a page in the MI_BIN_HUGE queue.
+#define MI_BIN_HUGE            (73U)
+#define MI_BIN_FULL            (MI_BIN_HUGE + 1)
+#define MI_BIN_COUNT           (MI_BIN_FULL + 1)
+
+// The direct page table covers sizes up to MI_SMALL_SIZE_MAX (1 KiB) by words.
+#define MI_PAGES_DIRECT        (MI_SMALL_WSIZE_MAX + 1)
+
+// Blocks per page are bounded by 512 KiB / 16 bytes = 32768.
+#define MI_PAGE_BLOCKS_MAX     (MI_MEDIUM_PAGE_SIZE / MI_MAX_ALIGN_SIZE)
+
+// ---------------------------------------------------------------------------
+// Blocks and pages
+// ---------------------------------------------------------------------------
+
+// A free block: the first word links to the next free block of its page.
+typedef struct mi_block_s {
+  struct mi_block_s* next;
+} mi_block_t;
+
+// States of a page's delayed-free protocol, kept in the low two bits of
+// `page->xthread_free` so that the state and the list change in one CAS.
+typedef enum mi_delayed_e {
+  MI_USE_DELAYED_FREE   = 0, // the page is full: the next remote free goes to the heap's delayed list
+  MI_DELAYED_FREEING    = 1, // a remote thread is pushing onto the heap's delayed list right now
+  MI_NO_DELAYED_FREE    = 2, // remote frees go to the page's thread_free list
+  MI_NEVER_DELAYED_FREE = 3  // as above, and the state never changes back (heap gone / page abandoned)
+} mi_delayed_t;
+
+#define MI_DELAYED_MASK ((uintptr_t)3)
+
+// A page holds blocks of one size. The same struct describes every slice of a
+// segment: the first slice of a span carries the span's data (`slice_count`),
+// the last slice of a span points back with `slice_offset`. A free span has
+// `block_size == 0`.
+typedef struct mi_page_s {
+  // Span bookkeeping (owner only).
+  uint32_t slice_count;  // slices in the span, valid at the first slice; 0 elsewhere
+  uint32_t slice_offset; // distance in slices back to the span's first slice
+  uint8_t is_committed;  // memory of this span is accessible
+  uint8_t is_zero_init;  // all blocks were zero when the page was set up
+  uint8_t free_is_zero;  // every block in `free` is zero (fresh OS memory)
+  uint8_t retire_expire; // > 0: the page is empty and will be freed when this counts down
+  // `in_full` and `has_aligned` together: the free fast path checks one byte.
+  union {
+    uint8_t full_aligned;
+    struct {
+      uint8_t in_full : 1;     // the page is in the heap's full queue
+      uint8_t has_aligned : 1; // some block was handed out at an interior aligned address
+    } x;
+  } flags;
+  uint8_t reserved_pad[3];
+
+  // Blocks (owner only, except `xthread_free` and `xheap`).
+  uint32_t capacity;       // blocks made available so far (lazily extended); <= reserved
+  uint32_t reserved;       // blocks that fit in the page
+  uint32_t used;           // blocks handed out, including those waiting in thread_free
+  uint32_t page_kind_pad;
+  size_t block_size;       // 0 for a free span
+  uint8_t* page_start;     // address of the first block
+  mi_block_t* free;        // allocation pops here
+  mi_block_t* local_free;  // frees by the owning thread
+  uintptr_t xthread_free;  // atomic: list of blocks freed by other threads | mi_delayed_t
+  uintptr_t xheap;         // atomic: owning heap; 0 while the page is abandoned
+
+  struct mi_page_s* next;  // page queue (or span queue, for free spans)
+  struct mi_page_s* prev;
+} mi_page_t;
+
+typedef mi_page_t mi_slice_t;
+
+// A queue of pages of one block size (or of all single-block pages for MI_BIN_HUGE).
+typedef struct mi_page_queue_s {
+  mi_page_t* first;
+  mi_page_t* last;
+  size_t block_size;
+} mi_page_queue_t;
+
+// A queue of free spans of similar slice counts.
+typedef struct mi_span_queue_s {
+  mi_slice_t* first;
+  mi_slice_t* last;
+  size_t slice_count;
+} mi_span_queue_t;
+
+#define MI_SEGMENT_BIN_MAX (35) // span queues by slice count, see _mi_slice_bin
+
+// ---------------------------------------------------------------------------
+// Segments
+// ---------------------------------------------------------------------------
+
+typedef enum mi_segment_kind_e {
+  MI_SEGMENT_NORMAL, // MI_SEGMENT_SIZE, holds small, medium and large pages
+  MI_SEGMENT_HUGE    // one huge page; may be larger than MI_SEGMENT_SIZE
+} mi_segment_kind_t;
+
+typedef int64_t mi_msecs_t;
+
+// A segment is aligned to MI_SEGMENT_ALIGN so `ptr & ~MI_SEGMENT_MASK` finds it.
+//
+// Ownership: `thread_id` is the owning thread's id, or 0 while the segment is
+// abandoned. It is read and written ONLY through the helpers in
+// `ownership.h`; every other use of the name is a compile error (the name is
+// poisoned after those helpers). Fields marked "owner only" are touched only
+// by the thread that currently owns the segment: the owner recorded in
+// `thread_id`, or the single winner of the claim that moved it from 0 to its id.
+typedef struct mi_segment_s {
+  // OS memory (immutable after creation).
+  void* mem_base;        // start of the OS mapping (may precede the segment for huge alignment)
+  size_t mem_size;       // size of the OS mapping
+  size_t segment_size;   // bytes from the segment start that belong to it
+  mi_segment_kind_t kind;
+  uintptr_t cookie;      // segment address ^ process cookie, checked on free in debug builds
+
+  // Abandoned-set linkage (guarded by the abandoned set's lock).
+  struct mi_segment_s* abandoned_next;
+  struct mi_segment_s* abandoned_prev;
+  bool in_abandoned_set;
+
+  // Owner only.
+  size_t used;             // pages in use (not free spans)
+  size_t abandoned;        // pages in use that belong to no heap; == used while abandoned
+  size_t abandoned_visits; // times a reclaim scan looked at this segment and gave it back
+  size_t segment_slices;   // slices covered (MI_SLICES_PER_SEGMENT for normal segments)
+  size_t segment_info_slices; // slices taken by this header
+  size_t slice_entries;    // entries of `slices` in use
+  bool reclaim_scan;       // set while a claimant inspects the segment (for test counters)
+  bool is_zero_init;       // the OS memory was fresh (zeroed)
+
+  // Purging of free spans (owner only).
+  mi_msecs_t purge_expire; // when pending purges become due; 0 if none
+  uint64_t purge_mask[MI_SLICES_PER_SEGMENT / 64]; // free slices whose memory may be returned
+  uint64_t dirty_mask[MI_SLICES_PER_SEGMENT / 64]; // slices written since mapped or last purged
+  struct mi_segment_s* purge_next; // in the owner's list of segments with pending purges
+  struct mi_segment_s* purge_prev;
+  bool in_purge_list;
+
+  // The owner; see ownership.h. Never touched directly.
+  uintptr_t thread_id;
+
+#if MI_TESTING
+  long claim_holders;      // atomic: threads currently holding a claim (test builds; must be <= 1)
+#endif
+
+  mi_slice_t slices[MI_SLICES_PER_SEGMENT + 1]; // +1 sentinel for coalescing at the end
+} mi_segment_t;
+
+// ---------------------------------------------------------------------------
+// Heaps and thread-local data
+// ---------------------------------------------------------------------------
+typedef struct mi_tld_s mi_tld_t;
+
+// A heap is owned by one thread and never touched by another, except
+// `thread_delayed_free`, which remote threads push onto (see free.c).
+struct mi_heap_s {
+  mi_tld_t* tld;
+  mi_block_t* thread_delayed_free; // atomic: blocks of full pages freed by other threads
+  uintptr_t thread_ident;          // the owning thread's id (see _mi_thread_id)
+  mi_arena_id_t arena_id;
+  uintptr_t cookie;
+  uintptr_t random;                // per-heap random state
+  size_t page_count;               // pages in the queues
+  size_t page_retired_min;         // lowest bin with a retired page
+  size_t page_retired_max;         // highest bin with a retired page
+  struct mi_heap_s* next;          // the thread's heaps
+  bool no_reclaim;                 // this heap does not reclaim abandoned segments
+  uint8_t tag;
+  mi_page_t* pages_free_direct[MI_PAGES_DIRECT]; // by word size: a page with free blocks, or the empty page
+  mi_page_queue_t pages[MI_BIN_COUNT];           // by bin; MI_BIN_FULL holds full pages
+};
+
+// Segment bookkeeping of one thread.
+typedef struct mi_segments_tld_s {
+  mi_span_queue_t spans[MI_SEGMENT_BIN_MAX + 1]; // free spans of owned segments, by size
+  size_t count;                // segments owned
+  size_t peak_count;
+  size_t current_size;
+  size_t reclaim_count;        // segments reclaimed
+  mi_segment_t* purge_first;   // owned segments with pending purges
+  mi_segment_t* purge_last;
+  size_t generic_count;        // calls of the generic allocation path (to pace periodic work)
+  mi_segment_t* empty_segment; // one empty segment kept for reuse instead of unmapping it
+  bool exiting;                // the thread is ending: free empty segments at once
+  mi_stats_t* stats;
+} mi_segments_tld_t;
+
+// Thread-local data: everything a thread's allocator state needs.
+struct mi_tld_s {
+  uintptr_t thread_ident;       // this thread's id (see _mi_thread_id)
+  unsigned long long heartbeat; // monotonic tick of the generic path
+  bool recurse;                 // guards deferred-free callbacks against recursion
+  mi_heap_t* heap_backing;      // the backing heap of this thread
+  mi_heap_t* heaps;             // every heap of this thread
+  mi_segments_tld_t segments;
+  mi_stats_t stats;
+};
+
+#endif

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Build and run the whole test suite, one CMake workflow preset after another:
+#   release  (gcc, -O3, MI_DEBUG=0, -Werror)
+#   debug    (gcc, MI_DEBUG=2, -Werror)
+#   tsan     (clang, ThreadSanitizer, all tests except the 'override' label)
+# Stops at the first failure with a non-zero exit status and prints a summary.
+#
+# Usage: scripts/check.sh [--quick] [--fresh]
+#   --quick   run only the release workflow
+#   --fresh   reconfigure each build tree from scratch (cmake --fresh)
+# Logs go to build/logs/<preset>.log.
+set -euo pipefail
+
+usage() {
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+presets=(release debug tsan)
+fresh=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) presets=(release) ;;
+    --fresh) fresh=(--fresh) ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "check.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+log_dir="$repo_root/build/logs"
+mkdir -p "$log_dir"
+
+summary=()
+current=""
+started=$(date +%s)
+
+print_summary() {
+  local status=$1
+  echo
+  echo "==================== check.sh summary ===================="
+  local line
+  for line in "${summary[@]}"; do
+    echo "  $line"
+  done
+  if [[ -n "$current" ]]; then
+    echo "  $current: FAILED (log: build/logs/$current.log)"
+  fi
+  echo "  total time: $(( $(date +%s) - started ))s"
+  if [[ $status -eq 0 ]]; then
+    echo "  result: PASS (${#presets[@]} workflow(s): ${presets[*]})"
+  else
+    echo "  result: FAIL (exit status $status)"
+  fi
+  echo "=========================================================="
+}
+trap 'print_summary $?' EXIT
+
+for preset in "${presets[@]}"; do
+  current="$preset"
+  echo "==> workflow '$preset'"
+  begin=$(date +%s)
+  cmake --workflow --preset "$preset" "${fresh[@]}" 2>&1 | tee "$log_dir/$preset.log"
+  # ctest prints e.g. "100% tests passed, 0 tests failed out of 42"
+  counts=$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$log_dir/$preset.log" | tail -n 1 || true)
+  summary+=("$preset: ok in $(( $(date +%s) - begin ))s${counts:+ -- $counts}")
+  current=""
+done

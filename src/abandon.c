@@ -1,0 +1,243 @@
+/* ----------------------------------------------------------------------------
+Copyright (c) 2026 The project authors. MIT license, see LICENSE.
+
+Abandoned segments: a thread that ends (or deletes a heap) while a segment
+still holds live blocks abandons it into a process-wide abandoned set.
+Another thread later claims it, either while looking for free space or when
+it frees a block into it (`mi_option_abandoned_reclaim_on_free`), and adopts
+its pages.
+
+The set is a doubly linked list under a lock; membership is separate from
+ownership. A claim is the single compare-and-swap in `mi_segment_claim`
+(ownership.h): scanners claim while holding the set's lock (which keeps the
+segments they look at alive), a freeing thread claims without it (its live
+block keeps the segment alive). Whoever wins unlinks the segment; losers
+touch nothing. See doc/ownership.md.
+-----------------------------------------------------------------------------*/
+#include "mimalloc/internal.h"
+
+static mi_lock_t mi_abandoned_lock;
+static mi_segment_t* mi_abandoned_first; // guarded by mi_abandoned_lock
+static mi_segment_t* mi_abandoned_last;  // guarded by mi_abandoned_lock
+static size_t mi_abandoned_size;         // atomic; written under the lock, read without it as a hint
+
+size_t _mi_abandoned_count(void) { return mi_atomic_load_relaxed(&mi_abandoned_size); }
+
+void _mi_abandoned_lock_for_fork(void) { _mi_prim_lock(&mi_abandoned_lock); }
+void _mi_abandoned_unlock_after_fork(void) { _mi_prim_unlock(&mi_abandoned_lock); }
+
+// Both called with the lock held.
+static void mi_abandoned_link(mi_segment_t* segment) {
+  segment->abandoned_next = NULL;
+  segment->abandoned_prev = mi_abandoned_last;
+  if (mi_abandoned_last != NULL) mi_abandoned_last->abandoned_next = segment;
+  else mi_abandoned_first = segment;
+  mi_abandoned_last = segment;
+  segment->in_abandoned_set = true;
+  mi_atomic_add_relaxed(&mi_abandoned_size, 1);
+  mi_test_count(MI_TEST_ABANDONED_NOW_INC);
+}
+
+static void mi_abandoned_unlink(mi_segment_t* segment) {
+  if (!segment->in_abandoned_set) return;
+  if (segment->abandoned_prev != NULL) segment->abandoned_prev->abandoned_next = segment->abandoned_next;
+  else mi_abandoned_first = segment->abandoned_next;
+  if (segment->abandoned_next != NULL) segment->abandoned_next->abandoned_prev = segment->abandoned_prev;
+  else mi_abandoned_last = segment->abandoned_prev;
+  segment->abandoned_next = segment->abandoned_prev = NULL;
+  segment->in_abandoned_set = false;
+  mi_atomic_sub_relaxed(&mi_abandoned_size, 1);
+  mi_test_count(MI_TEST_ABANDONED_NOW_DEC);
+}
+
+// Abandon a segment the calling thread owns and whose pages all belong to no
+// heap. Its free spans leave the thread's queues, pending purges run now, and
+// only then is ownership released (release store of 0, under the set's lock
+// so that a claimant always finds the segment linked).
+void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  mi_assert_internal(mi_segment_is_owned_by_me(segment));
+  mi_assert_internal(segment->used == segment->abandoned);
+  mi_assert_internal(segment->used > 0);
+  _mi_segment_slices_check(segment);
+  _mi_segment_span_queues_remove(segment, tld);
+  _mi_segments_collect(true, tld); // purge what is pending, this segment included
+  _mi_segment_purge_list_remove(segment, tld);
+  if (tld->empty_segment == segment) tld->empty_segment = NULL;
+  segment->reclaim_scan = false;
+  tld->count--;
+  mi_stat_increase(tld->stats->segments_abandoned, 1);
+  mi_test_count(MI_TEST_ABANDON);
+  _mi_prim_lock(&mi_abandoned_lock);
+  mi_abandoned_link(segment);
+  mi_segment_release_to_abandoned(segment); // every owner-only field above is final
+  _mi_prim_unlock(&mi_abandoned_lock);
+}
+
+// Claim the next abandoned segment of the set, or NULL. The lock keeps every
+// linked segment alive while we try: a winner must take the lock to unlink a
+// segment before it can ever free it.
+static mi_segment_t* mi_abandoned_claim_next(size_t* tries_left) {
+  if (_mi_abandoned_count() == 0) return NULL;
+  uintptr_t tid = _mi_thread_id();
+  mi_segment_t* claimed = NULL;
+  _mi_prim_lock(&mi_abandoned_lock);
+  for (mi_segment_t* segment = mi_abandoned_first; segment != NULL && *tries_left > 0;
+       segment = segment->abandoned_next) {
+    (*tries_left)--;
+    if (mi_segment_claim(segment, tid)) {
+      mi_test_count(MI_TEST_CLAIM_WON);
+      mi_abandoned_unlink(segment);
+      claimed = segment;
+      break;
+    }
+    // Someone else (a thread freeing into it) won; it will unlink the segment.
+    mi_test_count(MI_TEST_CLAIM_LOST);
+  }
+  _mi_prim_unlock(&mi_abandoned_lock);
+  return claimed;
+}
+
+// After winning a claim: make sure the segment is out of the set.
+static void mi_abandoned_remove(mi_segment_t* segment) {
+  _mi_prim_lock(&mi_abandoned_lock);
+  mi_abandoned_unlink(segment);
+  _mi_prim_unlock(&mi_abandoned_lock);
+}
+
+// Give a claimed segment back to the set, unchanged except for freed pages.
+static void mi_segment_give_back(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  _mi_segment_span_queues_remove(segment, tld);
+  _mi_segment_purge_list_remove(segment, tld);
+  segment->abandoned_visits++;
+  segment->reclaim_scan = false;
+  mi_test_count(MI_TEST_ABANDON);
+  _mi_prim_lock(&mi_abandoned_lock);
+  mi_abandoned_link(segment);
+  mi_segment_release_to_abandoned(segment); // every owner-only field above is final
+  _mi_prim_unlock(&mi_abandoned_lock);
+}
+
+// The claimant inspects a segment it just won: collects the blocks other
+// threads freed into its pages and frees pages that became empty (which
+// coalesces their spans). Returns false if the segment became empty and was
+// freed; then it must not be touched again.
+static bool mi_segment_inspect(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  mi_assert_internal(mi_segment_is_owned_by_me(segment));
+  segment->reclaim_scan = true;
+  tld->count++;
+  mi_stat_decrease(tld->stats->segments_abandoned, 1);
+  _mi_segment_span_queues_insert(segment, tld);
+  // Collect the page list first: freeing pages reshapes the spans.
+  mi_page_t* pages[MI_SLICES_PER_SEGMENT];
+  size_t page_count = 0;
+  for (size_t index = segment->segment_info_slices; index < segment->slice_entries;) {
+    mi_slice_t* slice = &segment->slices[index];
+    if (slice->block_size != 0) pages[page_count++] = slice;
+    if (mi_segment_is_huge(segment)) break;
+    index += slice->slice_count;
+  }
+  for (size_t i = 0; i < page_count; i++) {
+    mi_page_t* page = pages[i];
+    _mi_page_free_collect(page, false);
+    if (mi_page_all_free(page)) {
+      segment->abandoned--;
+      mi_stat_decrease(tld->stats->pages_abandoned, 1);
+      _mi_segment_page_free(page, false, tld);
+    }
+  }
+  segment->reclaim_scan = false;
+  if (segment->used == 0) {
+    _mi_segment_free(segment, tld);
+    return false;
+  }
+  return true;
+}
+
+// Adopt every remaining page of an inspected segment into `heap`.
+static void mi_segment_adopt(mi_segment_t* segment, mi_heap_t* heap, mi_segments_tld_t* tld) {
+  for (size_t index = segment->segment_info_slices; index < segment->slice_entries;) {
+    mi_slice_t* slice = &segment->slices[index];
+    if (slice->block_size != 0) {
+      segment->abandoned--;
+      mi_stat_decrease(tld->stats->pages_abandoned, 1);
+      _mi_page_reclaim(heap, slice);
+    }
+    if (mi_segment_is_huge(segment)) break;
+    index += slice->slice_count;
+  }
+  mi_assert_internal(segment->abandoned == 0);
+  tld->reclaim_count++;
+  _mi_segment_slices_check(segment);
+}
+
+// A thread needs `slices_needed` free slices: look at a bounded number of
+// abandoned segments, keep those that help, give back the others.
+bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segments_tld_t* tld) {
+  size_t count = _mi_abandoned_count();
+  long percent = mi_option_get_clamp(mi_option_max_segment_reclaim, 0, 1000000);
+  size_t tries = (count * (size_t)percent) / 100;
+  if (tries < 8) tries = 8;
+  if (tries > count) tries = count;
+  bool found = false;
+  mi_segment_t* segment;
+  while (!found && (segment = mi_abandoned_claim_next(&tries)) != NULL) {
+    mi_test_count(MI_TEST_RECLAIM_ON_ALLOC);
+    if (!mi_segment_inspect(segment, tld)) {
+      found = true; // memory went back to the OS; retrying the OS is now cheaper
+      continue;
+    }
+    if (_mi_segment_has_free_span(segment, slices_needed) || segment->abandoned_visits >= 3) {
+      mi_segment_adopt(segment, heap, tld);
+      found = _mi_segment_has_free_span(segment, slices_needed);
+    } else {
+      tld->count--;
+      mi_stat_increase(tld->stats->segments_abandoned, 1);
+      mi_segment_give_back(segment, tld);
+    }
+  }
+  return found;
+}
+
+// A thread freeing a block into an abandoned segment tries to take it over.
+// Returns true if it now owns the segment (which is adopted into `heap`).
+bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap) {
+  if (!mi_segment_claim(segment, _mi_thread_id())) {
+    mi_test_count(MI_TEST_CLAIM_LOST);
+    return false;
+  }
+  mi_test_count(MI_TEST_CLAIM_WON);
+  mi_test_count(MI_TEST_RECLAIM_ON_FREE);
+  mi_abandoned_remove(segment);
+  mi_segments_tld_t* tld = &heap->tld->segments;
+  // The caller's block is live, so inspecting cannot free the segment.
+  bool alive = mi_segment_inspect(segment, tld);
+  mi_assert(alive);
+  (void)alive;
+  mi_segment_adopt(segment, heap, tld);
+  return true;
+}
+
+// Claim and adopt every abandoned segment (empty ones are freed).
+size_t _mi_abandoned_reclaim_all(mi_heap_t* heap) {
+  size_t claimed = 0;
+  mi_segments_tld_t* tld = &heap->tld->segments;
+  for (;;) {
+    size_t tries = SIZE_MAX;
+    mi_segment_t* segment = mi_abandoned_claim_next(&tries);
+    if (segment == NULL) break;
+    claimed++;
+    if (mi_segment_inspect(segment, tld)) mi_segment_adopt(segment, heap, tld);
+  }
+  return claimed;
+}
+
+// Visit the abandoned segments under the set's lock (for heap visiting).
+bool _mi_abandoned_visit(mi_abandoned_visit_fun* visit, void* arg) {
+  bool ok = true;
+  _mi_prim_lock(&mi_abandoned_lock);
+  for (mi_segment_t* segment = mi_abandoned_first; segment != NULL && ok; segment = segment->abandoned_next) {
+    ok = visit(segment, arg);
+  }
+  _mi_prim_unlock(&mi_abandoned_lock);
+  return ok;
+}

@@ -1,0 +1,230 @@
+/* ----------------------------------------------------------------------------
+Copyright (c) 2026 The project authors. MIT license, see LICENSE.
+
+The allocation API: malloc, zalloc, calloc, realloc and friends, for the
+default heap and for explicit heaps. The small-object fast path is one table
+lookup and a free-list pop: no lock, no search.
+-----------------------------------------------------------------------------*/
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE
+#endif
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mimalloc/internal.h"
+
+// Fast path: pop a block from the page's free list.
+inline void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size, bool zero) {
+  mi_block_t* const block = page->free;
+  if (mi_unlikely(block == NULL)) return _mi_malloc_generic(heap, size, zero, 0);
+  page->free = mi_block_next(block);
+  page->used++;
+  if (mi_unlikely(zero)) {
+    if (page->free_is_zero) block->next = NULL; // the rest of the block is fresh, zeroed memory
+    else memset(block, 0, page->block_size);
+  }
+  return block;
+}
+
+void* _mi_malloc_fail(size_t size) {
+  errno = ENOMEM;
+  _mi_error_message(ENOMEM, "unable to allocate memory (%zu bytes)\n", size);
+  return NULL;
+}
+
+static inline void* mi_heap_malloc_small_zero(mi_heap_t* heap, size_t size, bool zero) {
+  mi_page_t* page = _mi_heap_get_free_small_page(heap, size);
+  return _mi_page_malloc_zero(heap, page, size, zero);
+}
+
+inline void* _mi_heap_malloc_zero_ex(mi_heap_t* heap, size_t size, bool zero, size_t huge_alignment) {
+  if (mi_likely(size <= MI_SMALL_SIZE_MAX)) return mi_heap_malloc_small_zero(heap, size, zero);
+  if (mi_unlikely(size > MI_MAX_ALLOC_SIZE)) return _mi_malloc_fail(size);
+  return _mi_malloc_generic(heap, size, zero, huge_alignment);
+}
+
+inline void* _mi_heap_malloc_zero(mi_heap_t* heap, size_t size, bool zero) {
+  return _mi_heap_malloc_zero_ex(heap, size, zero, 0);
+}
+
+mi_decl_restrict void* mi_heap_malloc_small(mi_heap_t* heap, size_t size) mi_attr_noexcept {
+  return mi_heap_malloc_small_zero(heap, size, false);
+}
+
+mi_decl_restrict void* mi_malloc_small(size_t size) mi_attr_noexcept {
+  return mi_heap_malloc_small_zero(mi_prim_get_default_heap(), size, false);
+}
+
+mi_decl_restrict void* mi_zalloc_small(size_t size) mi_attr_noexcept {
+  return mi_heap_malloc_small_zero(mi_prim_get_default_heap(), size, true);
+}
+
+mi_decl_restrict void* mi_heap_malloc(mi_heap_t* heap, size_t size) mi_attr_noexcept {
+  return _mi_heap_malloc_zero(heap, size, false);
+}
+
+mi_decl_restrict void* mi_malloc(size_t size) mi_attr_noexcept {
+  return _mi_heap_malloc_zero(mi_prim_get_default_heap(), size, false);
+}
+
+mi_decl_restrict void* mi_heap_zalloc(mi_heap_t* heap, size_t size) mi_attr_noexcept {
+  return _mi_heap_malloc_zero(heap, size, true);
+}
+
+mi_decl_restrict void* mi_zalloc(size_t size) mi_attr_noexcept {
+  return _mi_heap_malloc_zero(mi_prim_get_default_heap(), size, true);
+}
+
+mi_decl_restrict void* mi_heap_calloc(mi_heap_t* heap, size_t count, size_t size) mi_attr_noexcept {
+  size_t total;
+  if (mi_count_size_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return _mi_heap_malloc_zero(heap, total, true);
+}
+
+mi_decl_restrict void* mi_calloc(size_t count, size_t size) mi_attr_noexcept {
+  return mi_heap_calloc(mi_prim_get_default_heap(), count, size);
+}
+
+mi_decl_restrict void* mi_heap_mallocn(mi_heap_t* heap, size_t count, size_t size) mi_attr_noexcept {
+  size_t total;
+  if (mi_count_size_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return mi_heap_malloc(heap, total);
+}
+
+mi_decl_restrict void* mi_mallocn(size_t count, size_t size) mi_attr_noexcept {
+  return mi_heap_mallocn(mi_prim_get_default_heap(), count, size);
+}
+
+// ---------------------------------------------------------------------------
+// Reallocation
+// ---------------------------------------------------------------------------
+
+// Grow in place if the block is already big enough; never moves.
+void* mi_expand(void* p, size_t newsize) mi_attr_noexcept {
+  if (p == NULL) return NULL;
+  size_t size = _mi_usable_size(p, "mi_expand");
+  if (newsize > size) return NULL;
+  return p;
+}
+
+void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero) {
+  if (p == NULL) return _mi_heap_malloc_zero(heap, newsize, zero);
+  size_t size = _mi_usable_size(p, "mi_realloc");
+  // Keep the block if the new size fits and wastes at most half of it.
+  if (mi_unlikely(newsize <= size && newsize >= (size / 2) && newsize > 0)) return p;
+  void* newp = mi_heap_malloc(heap, newsize);
+  if (mi_unlikely(newp == NULL)) return NULL; // the old block is untouched
+  if (zero && newsize > size) {
+    // The old block is zero beyond what was used; clear the tail of the new one.
+    size_t start = (size >= sizeof(intptr_t) ? size - sizeof(intptr_t) : 0);
+    memset((uint8_t*)newp + start, 0, newsize - start);
+  }
+  memcpy(newp, p, (newsize > size ? size : newsize));
+  mi_free(p);
+  return newp;
+}
+
+void* mi_heap_realloc(mi_heap_t* heap, void* p, size_t newsize) mi_attr_noexcept {
+  return _mi_heap_realloc_zero(heap, p, newsize, false);
+}
+
+void* mi_heap_reallocn(mi_heap_t* heap, void* p, size_t count, size_t size) mi_attr_noexcept {
+  size_t total;
+  if (mi_count_size_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return mi_heap_realloc(heap, p, total);
+}
+
+// Like realloc, but frees `p` when the reallocation fails.
+void* mi_heap_reallocf(mi_heap_t* heap, void* p, size_t newsize) mi_attr_noexcept {
+  void* newp = mi_heap_realloc(heap, p, newsize);
+  if (newp == NULL && p != NULL) mi_free(p);
+  return newp;
+}
+
+void* mi_heap_rezalloc(mi_heap_t* heap, void* p, size_t newsize) mi_attr_noexcept {
+  return _mi_heap_realloc_zero(heap, p, newsize, true);
+}
+
+void* mi_heap_recalloc(mi_heap_t* heap, void* p, size_t count, size_t size) mi_attr_noexcept {
+  size_t total;
+  if (mi_count_size_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return mi_heap_rezalloc(heap, p, total);
+}
+
+void* mi_realloc(void* p, size_t newsize) mi_attr_noexcept {
+  return mi_heap_realloc(mi_prim_get_default_heap(), p, newsize);
+}
+
+void* mi_reallocn(void* p, size_t count, size_t size) mi_attr_noexcept {
+  return mi_heap_reallocn(mi_prim_get_default_heap(), p, count, size);
+}
+
+void* mi_reallocf(void* p, size_t newsize) mi_attr_noexcept {
+  return mi_heap_reallocf(mi_prim_get_default_heap(), p, newsize);
+}
+
+void* mi_rezalloc(void* p, size_t newsize) mi_attr_noexcept {
+  return mi_heap_rezalloc(mi_prim_get_default_heap(), p, newsize);
+}
+
+void* mi_recalloc(void* p, size_t count, size_t size) mi_attr_noexcept {
+  return mi_heap_recalloc(mi_prim_get_default_heap(), p, count, size);
+}
+
+// ---------------------------------------------------------------------------
+// Strings and paths
+// ---------------------------------------------------------------------------
+mi_decl_restrict char* mi_heap_strdup(mi_heap_t* heap, const char* s) mi_attr_noexcept {
+  if (s == NULL) return NULL;
+  size_t len = strlen(s);
+  char* t = (char*)mi_heap_malloc(heap, len + 1);
+  if (t == NULL) return NULL;
+  memcpy(t, s, len + 1);
+  return t;
+}
+
+mi_decl_restrict char* mi_strdup(const char* s) mi_attr_noexcept {
+  return mi_heap_strdup(mi_prim_get_default_heap(), s);
+}
+
+mi_decl_restrict char* mi_heap_strndup(mi_heap_t* heap, const char* s, size_t n) mi_attr_noexcept {
+  if (s == NULL) return NULL;
+  size_t len = strnlen(s, n);
+  char* t = (char*)mi_heap_malloc(heap, len + 1);
+  if (t == NULL) return NULL;
+  memcpy(t, s, len);
+  t[len] = 0;
+  return t;
+}
+
+mi_decl_restrict char* mi_strndup(const char* s, size_t n) mi_attr_noexcept {
+  return mi_heap_strndup(mi_prim_get_default_heap(), s, n);
+}
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+mi_decl_restrict char* mi_heap_realpath(mi_heap_t* heap, const char* fname, char* resolved_name) mi_attr_noexcept {
+  if (resolved_name != NULL) return realpath(fname, resolved_name);
+  char buf[PATH_MAX + 1];
+  char* rname = realpath(fname, buf);
+  if (rname == NULL) return NULL;
+  return mi_heap_strdup(heap, rname);
+}
+
+mi_decl_restrict char* mi_realpath(const char* fname, char* resolved_name) mi_attr_noexcept {
+  return mi_heap_realpath(mi_prim_get_default_heap(), fname, resolved_name);
+}

@@ -1,0 +1,245 @@
+/* ----------------------------------------------------------------------------
+Copyright (c) 2026 The project authors. MIT license, see LICENSE.
+
+Freeing. The owner of a page pushes onto its local free list (the fast path).
+Other threads push onto the page's atomic thread-free list, or, for a full
+page, onto the owning heap's delayed-free list so the owner notices the page
+has room again. Frees into abandoned segments may claim the segment (see
+abandon.c and ownership.h).
+-----------------------------------------------------------------------------*/
+#include <string.h>
+#include "mimalloc/internal.h"
+
+// ---------------------------------------------------------------------------
+// Invalid and double frees
+// ---------------------------------------------------------------------------
+static bool mi_invalid_free_reported; // atomic
+
+static mi_decl_noinline mi_decl_cold void mi_free_invalid(const void* p, const char* msg) {
+  mi_test_count(MI_TEST_INVALID_FREE);
+  bool expected = false;
+  // Report only the first one: a program that frees foreign pointers tends to do it often.
+  if (mi_atomic_cas_strong_acq_rel(&mi_invalid_free_reported, &expected, true)) { // pairs with itself only; no data
+    _mi_warning_message("%s: pointer %p was not allocated by this allocator; it is left alone\n", msg, p);
+  }
+}
+
+#if MI_DEBUG > 0
+static bool mi_list_contains(const mi_block_t* list, const mi_block_t* block, size_t max) {
+  while (list != NULL && max-- > 0) {
+    if (list == block) return true;
+    list = mi_block_next(list);
+  }
+  return false;
+}
+
+// Checks of debug builds: the pointer must be a block start (or an aligned
+// pointer inside one) of a page in use, and not already free.
+static bool mi_free_check(const mi_segment_t* segment, const mi_page_t* page, const void* p) {
+  if (mi_unlikely((segment->cookie ^ (uintptr_t)segment) != _mi_process_cookie)) {
+    _mi_error_message(EINVAL, "mi_free: pointer %p has a corrupted segment header\n", p);
+    return false;
+  }
+  if (mi_unlikely(page->block_size <= 1 || (uint8_t*)p < page->page_start)) {
+    _mi_error_message(EINVAL, "mi_free: pointer %p is not an allocated block\n", p);
+    return false;
+  }
+  size_t offset = (size_t)((uint8_t*)p - page->page_start);
+  if (!mi_page_has_aligned(page) && (offset % page->block_size) != 0) {
+    _mi_error_message(EINVAL, "mi_free: pointer %p points inside a block\n", p);
+    return false;
+  }
+  if (mi_segment_is_owned_by_me(segment)) {
+    const mi_block_t* block = (const mi_block_t*)((uint8_t*)p - (offset % page->block_size));
+    size_t max = page->capacity;
+    if (mi_list_contains(page->free, block, max) || mi_list_contains(page->local_free, block, max) ||
+        mi_list_contains(mi_page_thread_free(page), block, max)) {
+      _mi_error_message(EAGAIN, "mi_free: double free of %p detected\n", p);
+      return false;
+    }
+  }
+  return true;
+}
+#endif
+
+// ---------------------------------------------------------------------------
+// Freeing a block
+// ---------------------------------------------------------------------------
+
+mi_block_t* _mi_page_ptr_unalign(const mi_page_t* page, const void* p) {
+  size_t diff = (size_t)((uint8_t*)p - page->page_start);
+  size_t adjust = diff % page->block_size;
+  return (mi_block_t*)((uintptr_t)p - adjust);
+}
+
+static inline void mi_free_block_local(mi_page_t* page, mi_block_t* block) {
+  mi_block_set_next(block, page->local_free);
+  page->local_free = block;
+  if (mi_unlikely(--page->used == 0)) {
+    if (page->retire_expire == 0) _mi_page_retire(page);
+  } else if (mi_unlikely(mi_page_is_full(page))) {
+    _mi_page_unfull(page);
+  }
+}
+
+// A free by a thread that does not own the page.
+static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page_t* page, mi_block_t* block) {
+  if (mi_unlikely(mi_segment_is_huge(segment))) {
+    // A huge block whose owner has gone: claim the segment and free it now.
+    mi_heap_t* heap = mi_prim_get_default_heap();
+    if (mi_segment_is_abandoned(segment)) {
+      if (!mi_heap_is_initialized(heap)) {
+        _mi_thread_ensure_initialized();
+        heap = mi_prim_get_default_heap();
+      }
+      if (mi_heap_is_initialized(heap) && _mi_segment_reclaim_on_free(segment, heap)) {
+        mi_test_count(MI_TEST_HUGE_FREE_AFTER_EXIT);
+        mi_free_block_local(page, block);
+        return;
+      }
+    }
+    // The owner is alive (or someone else claimed it): return the memory now,
+    // leave the block for the owner.
+    _mi_segment_huge_page_free_remote(segment, page, block);
+  } else if (mi_unlikely(mi_segment_is_abandoned(segment)) && _mi_option_get_fast(mi_option_abandoned_reclaim_on_free) != 0) {
+    mi_heap_t* heap = mi_prim_get_default_heap();
+    if (mi_heap_is_initialized(heap) && !heap->no_reclaim && _mi_segment_reclaim_on_free(segment, heap)) {
+      mi_free_block_local(page, block);
+      return;
+    }
+  }
+
+  // Push onto the page's thread-free list, or start a delayed free.
+  uintptr_t tfree = mi_atomic_load_relaxed(&page->xthread_free);
+  uintptr_t tfreex;
+  bool use_delayed;
+  do {
+    use_delayed = (mi_tf_delayed(tfree) == MI_USE_DELAYED_FREE);
+    if (mi_unlikely(use_delayed)) {
+      tfreex = mi_tf_set_delayed(tfree, MI_DELAYED_FREEING);
+    } else {
+      mi_block_set_next(block, mi_tf_block(tfree));
+      tfreex = mi_tf_set_block(tfree, block);
+    }
+    // Release pairs with the acquire CAS in mi_page_thread_free_collect (the
+    // owner sees our `next` write) and in _mi_page_try_use_delayed_free.
+  } while (!mi_atomic_cas_weak_release(&page->xthread_free, &tfree, tfreex));
+
+  if (mi_unlikely(use_delayed)) {
+    // The page is full: hand the block to the owning heap. The heap stays
+    // alive while the page is in MI_DELAYED_FREEING (heap deletion waits).
+    mi_heap_t* heap = (mi_heap_t*)mi_atomic_load_acquire(&page->xheap); // pairs with mi_page_set_heap's release
+    if (heap != NULL) {
+      mi_block_t* dfree = mi_atomic_load_relaxed(&heap->thread_delayed_free);
+      do {
+        mi_block_set_next(block, dfree);
+        // Release pairs with the acquire exchange in _mi_heap_delayed_free_partial.
+      } while (!mi_atomic_cas_weak_release(&heap->thread_delayed_free, &dfree, block));
+    }
+    tfree = mi_atomic_load_relaxed(&page->xthread_free);
+    do {
+      tfreex = mi_tf_set_delayed(tfree, MI_NO_DELAYED_FREE);
+      // Release pairs with the acquire loads in _mi_page_try_use_delayed_free.
+    } while (!mi_atomic_cas_weak_release(&page->xthread_free, &tfree, tfreex));
+  }
+}
+
+void _mi_free_block(mi_page_t* page, bool is_local, mi_block_t* block) {
+  if (mi_likely(is_local)) mi_free_block_local(page, block);
+  else mi_free_block_remote(_mi_page_segment(page), page, block);
+}
+
+void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) {
+  mi_block_t* block = (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p);
+  if (is_local) mi_free_block_local(page, block);
+  else mi_free_block_remote(segment, page, block);
+}
+
+void mi_free(void* p) mi_attr_noexcept {
+  mi_segment_t* const segment = _mi_ptr_segment(p);
+  if (mi_unlikely(!_mi_segment_map_contains(segment))) {
+    if (p != NULL) mi_free_invalid(p, "mi_free");
+    return;
+  }
+  mi_page_t* const page = _mi_segment_page_of(segment, p);
+#if MI_DEBUG > 0
+  if (!mi_free_check(segment, page, p)) return;
+#endif
+  const bool is_local = mi_segment_is_owned_by_me(segment);
+  if (mi_likely(is_local && page->flags.full_aligned == 0)) {
+    mi_free_block_local(page, (mi_block_t*)p);
+  } else {
+    _mi_free_generic(segment, page, is_local, p);
+  }
+}
+
+// A block from a heap's delayed-free list (owner thread). Returns false if a
+// remote thread is still busy with the page; the block is retried later.
+static bool mi_free_delayed_block(mi_block_t* block) {
+  mi_page_t* page = _mi_ptr_page(block);
+  if (!_mi_page_try_use_delayed_free(page, MI_NO_DELAYED_FREE, false)) return false;
+  _mi_page_free_collect(page, false);
+  mi_free_block_local(page, block);
+  return true;
+}
+
+// Process the blocks other threads freed into this heap's full pages.
+bool _mi_heap_delayed_free_partial(mi_heap_t* heap) {
+  if (mi_atomic_load_relaxed(&heap->thread_delayed_free) == NULL) return true;
+  // Acquire pairs with the release CAS that pushed each block.
+  mi_block_t* block = mi_atomic_exchange_acquire(&heap->thread_delayed_free, NULL);
+  bool all_freed = true;
+  while (block != NULL) {
+    mi_block_t* next = mi_block_next(block);
+    if (!mi_free_delayed_block(block)) {
+      all_freed = false;
+      mi_block_t* dfree = mi_atomic_load_relaxed(&heap->thread_delayed_free);
+      do {
+        mi_block_set_next(block, dfree);
+        // Release pairs with the acquire exchange above (next round).
+      } while (!mi_atomic_cas_weak_release(&heap->thread_delayed_free, &dfree, block));
+    }
+    block = next;
+  }
+  return all_freed;
+}
+
+void _mi_heap_delayed_free_all(mi_heap_t* heap) {
+  while (!_mi_heap_delayed_free_partial(heap)) _mi_prim_yield();
+}
+
+// ---------------------------------------------------------------------------
+// Sizes of blocks
+// ---------------------------------------------------------------------------
+size_t _mi_usable_size(const void* p, const char* msg) {
+  if (p == NULL) return 0;
+  const mi_segment_t* segment = _mi_ptr_segment(p);
+  if (mi_unlikely(!_mi_segment_map_contains(segment))) {
+    mi_free_invalid(p, msg);
+    return 0;
+  }
+  const mi_page_t* page = _mi_segment_page_of(segment, p);
+  if (mi_likely(!mi_page_has_aligned(page))) return page->block_size;
+  const mi_block_t* block = _mi_page_ptr_unalign(page, p);
+  return page->block_size - (size_t)((const uint8_t*)p - (const uint8_t*)block);
+}
+
+size_t mi_usable_size(const void* p) mi_attr_noexcept { return _mi_usable_size(p, "mi_usable_size"); }
+
+void mi_free_size(void* p, size_t size) mi_attr_noexcept {
+  mi_assert(p == NULL || size <= _mi_usable_size(p, "mi_free_size"));
+  (void)size;
+  mi_free(p);
+}
+
+void mi_free_size_aligned(void* p, size_t size, size_t alignment) mi_attr_noexcept {
+  mi_assert(((uintptr_t)p % (alignment == 0 ? 1 : alignment)) == 0);
+  (void)alignment;
+  mi_free_size(p, size);
+}
+
+void mi_free_aligned(void* p, size_t alignment) mi_attr_noexcept {
+  mi_assert(((uintptr_t)p % (alignment == 0 ? 1 : alignment)) == 0);
+  (void)alignment;
+  mi_free(p);
+}

@@ -1,0 +1,149 @@
+/* ----------------------------------------------------------------------------
+Copyright (c) 2026 The project authors. MIT license, see LICENSE.
+
+Size bins and the heap's page queues. Each bin has a queue of pages whose
+blocks have that size; MI_BIN_FULL holds full pages, MI_BIN_HUGE the
+single-block (large and huge) pages. The direct table `pages_free_direct`
+caches, per word size up to MI_SMALL_SIZE_MAX, the first page of the bin.
+-----------------------------------------------------------------------------*/
+#include "mimalloc/internal.h"
+
+// Bin of a size: 1, 2, 4, 6, 8 words exactly, then four bins per power of two.
+uint8_t _mi_bin(size_t size) {
+  size_t wsize = _mi_wsize_from_size(size);
+  if (wsize <= 1) return 1;
+  if (wsize <= 8) return (uint8_t)((wsize + 1) & ~(size_t)1);
+  if (wsize > MI_MEDIUM_OBJ_WSIZE_MAX) return MI_BIN_HUGE;
+  // With w = wsize - 1 and b its highest bit, the bin is 4*b plus the two
+  // bits below b, shifted so that wsize 9 lands right after bin 8.
+  size_t w = wsize - 1;
+  size_t b = mi_bsr(w);
+  uint8_t bin = (uint8_t)(((b << 2) + ((w >> (b - 2)) & 3)) - 3);
+  mi_assert_internal(bin > 8 && bin < MI_BIN_HUGE);
+  return bin;
+}
+
+// Largest size in a bin (the block size of its pages).
+size_t _mi_bin_size(uint8_t bin) {
+  if (bin == 0 || bin >= MI_BIN_HUGE) return (bin == MI_BIN_HUGE ? MI_LARGE_OBJ_SIZE_MAX : 0);
+  if (bin <= 8) return (size_t)bin * MI_INTPTR_SIZE;
+  size_t b = ((size_t)bin + 3) >> 2;
+  size_t k = ((size_t)bin + 3) & 3;
+  return ((5 + k) << (b - 2)) * MI_INTPTR_SIZE;
+}
+
+size_t mi_good_size(size_t size) mi_attr_noexcept {
+  if (size <= MI_MEDIUM_OBJ_SIZE_MAX) return _mi_bin_size(_mi_bin(size == 0 ? 1 : size));
+  if (size > MI_MAX_ALLOC_SIZE) return size;
+  return _mi_align_up(size, _mi_os_page_size());
+}
+
+mi_page_queue_t* _mi_page_queue_of(const mi_page_t* page) {
+  mi_heap_t* heap = mi_page_heap(page);
+  mi_assert_internal(heap != NULL);
+  uint8_t bin;
+  if (mi_page_is_full(page)) bin = MI_BIN_FULL;
+  else if (page->block_size > MI_MEDIUM_OBJ_SIZE_MAX) bin = MI_BIN_HUGE;
+  else bin = _mi_bin(page->block_size);
+  return &heap->pages[bin];
+}
+
+// Keep the direct table in step with the first page of a small bin. All word
+// sizes that map to this bin point at the queue's first page (or the empty page).
+void _mi_heap_queue_first_update(mi_heap_t* heap, const mi_page_queue_t* queue) {
+  size_t size = queue->block_size;
+  if (size > MI_SMALL_SIZE_MAX) return;
+  mi_page_t* page = queue->first;
+  if (page == NULL) page = (mi_page_t*)&_mi_page_empty;
+  size_t idx = _mi_wsize_from_size(size);
+  if (heap->pages_free_direct[idx] == page) return;
+  // Find the first word size of this bin: walk down while the previous word size maps here too.
+  size_t start = idx;
+  if (idx > 1) {
+    uint8_t bin = _mi_bin(size);
+    while (start > 1 && _mi_bin((start - 1) * MI_INTPTR_SIZE) == bin) start--;
+  }
+  if (start == 1) start = 0; // size 0 is served by the one-word bin
+  for (size_t sz = start; sz <= idx; sz++) heap->pages_free_direct[sz] = page;
+}
+
+void _mi_page_queue_remove(mi_page_queue_t* queue, mi_page_t* page) {
+  mi_assert_internal(page != NULL);
+  mi_heap_t* heap = mi_page_heap(page);
+  bool was_first = (page == queue->first);
+  if (page->prev != NULL) page->prev->next = page->next;
+  if (page->next != NULL) page->next->prev = page->prev;
+  if (page == queue->last) queue->last = page->prev;
+  if (was_first) {
+    queue->first = page->next;
+    _mi_heap_queue_first_update(heap, queue);
+  }
+  heap->page_count--;
+  page->next = NULL;
+  page->prev = NULL;
+  mi_page_set_in_full(page, false);
+}
+
+void _mi_page_queue_push(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page) {
+  mi_assert_internal(mi_page_heap(page) == heap);
+  mi_page_set_in_full(page, mi_page_queue_is_full(queue));
+  page->next = queue->first;
+  page->prev = NULL;
+  if (queue->first != NULL) queue->first->prev = page;
+  else queue->last = page;
+  queue->first = page;
+  _mi_heap_queue_first_update(heap, queue);
+  heap->page_count++;
+}
+
+void _mi_page_queue_move_to_front(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page) {
+  if (queue->first == page) return;
+  _mi_page_queue_remove(queue, page);
+  _mi_page_queue_push(heap, queue, page);
+}
+
+// Move `page` from queue `from` to the end of queue `to` (same heap).
+void _mi_page_queue_enqueue_from(mi_page_queue_t* to, mi_page_queue_t* from, mi_page_t* page) {
+  mi_heap_t* heap = mi_page_heap(page);
+  if (page->prev != NULL) page->prev->next = page->next;
+  if (page->next != NULL) page->next->prev = page->prev;
+  if (page == from->last) from->last = page->prev;
+  if (page == from->first) {
+    from->first = page->next;
+    _mi_heap_queue_first_update(heap, from);
+  }
+  page->prev = to->last;
+  page->next = NULL;
+  if (to->last != NULL) to->last->next = page;
+  else {
+    to->first = page;
+    _mi_heap_queue_first_update(heap, to);
+  }
+  to->last = page;
+  mi_page_set_in_full(page, mi_page_queue_is_full(to));
+}
+
+// Append all pages of `from` (of another heap) to `to`; returns the number moved.
+size_t _mi_page_queue_append(mi_heap_t* heap, mi_page_queue_t* to, mi_page_queue_t* from) {
+  if (from->first == NULL) return 0;
+  size_t count = 0;
+  for (mi_page_t* page = from->first; page != NULL; page = page->next) {
+    // Setting the state waits out any remote free that is still pushing onto
+    // the old heap's delayed list; only then does the page switch heaps. The
+    // caller drains the old heap's delayed list afterwards.
+    _mi_page_use_delayed_free(page, MI_USE_DELAYED_FREE, false);
+    mi_page_set_heap(page, heap);
+    count++;
+  }
+  if (to->last == NULL) {
+    to->first = from->first;
+    to->last = from->last;
+    _mi_heap_queue_first_update(heap, to);
+  } else {
+    to->last->next = from->first;
+    from->first->prev = to->last;
+    to->last = from->last;
+  }
+  from->first = from->last = NULL;
+  return count;
+}

@@ -1,0 +1,180 @@
+/* ----------------------------------------------------------------------------
+Copyright (c) 2026 The project authors. MIT license, see LICENSE.
+
+Platform layer for Linux and other POSIX systems: memory mapping, clock,
+output, environment, thread-exit and fork hooks.
+-----------------------------------------------------------------------------*/
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
+
+#include "mimalloc/internal.h"
+
+void _mi_prim_os_config(mi_os_config_t* config) {
+  long page_size = sysconf(_SC_PAGESIZE);
+  config->page_size = (page_size > 0 ? (size_t)page_size : 4096);
+  config->large_page_size = 2 * MI_MiB;
+  config->has_overcommit = true;
+  config->has_virtual_reserve = true;
+}
+
+int _mi_prim_mmap(void* hint, size_t size, bool allow_large, void** addr) {
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  void* p = mmap(hint, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (p == MAP_FAILED) {
+    *addr = NULL;
+    return errno;
+  }
+#if defined(MADV_HUGEPAGE)
+  if (allow_large) madvise(p, size, MADV_HUGEPAGE);
+#else
+  (void)allow_large;
+#endif
+  *addr = p;
+  return 0;
+}
+
+int _mi_prim_munmap(void* addr, size_t size) { return (munmap(addr, size) == 0 ? 0 : errno); }
+
+int _mi_prim_purge(void* addr, size_t size) {
+  // MADV_DONTNEED drops the pages at once (RSS falls); the range reads back as zeros.
+  return (madvise(addr, size, MADV_DONTNEED) == 0 ? 0 : errno);
+}
+
+int64_t _mi_prim_clock_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return ((int64_t)t.tv_sec * 1000) + ((int64_t)t.tv_nsec / 1000000);
+}
+
+static int64_t mi_timeval_msecs(const struct timeval* tv) {
+  return ((int64_t)tv->tv_sec * 1000) + ((int64_t)tv->tv_usec / 1000);
+}
+
+static size_t mi_proc_status_kib(const char* key) {
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char* s = strstr(buf, key);
+  if (s == NULL) return 0;
+  s += strlen(key);
+  while (*s == ' ' || *s == '\t' || *s == ':') s++;
+  size_t value = 0;
+  while (*s >= '0' && *s <= '9') value = value * 10 + (size_t)(*s++ - '0');
+  return value;
+}
+
+void _mi_prim_process_info(mi_process_info_t* info) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  info->utime_msecs = mi_timeval_msecs(&usage.ru_utime);
+  info->stime_msecs = mi_timeval_msecs(&usage.ru_stime);
+  info->page_faults = (size_t)usage.ru_majflt;
+  info->peak_rss = (size_t)usage.ru_maxrss * 1024;
+  info->current_rss = mi_proc_status_kib("VmRSS") * 1024;
+  if (info->current_rss == 0) info->current_rss = info->peak_rss;
+  info->current_commit = info->current_rss;
+  info->peak_commit = info->peak_rss;
+}
+
+void _mi_prim_out_stderr(const char* msg) {
+  size_t len = strlen(msg);
+  while (len > 0) {
+    ssize_t n = write(STDERR_FILENO, msg, len);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return;
+    }
+    msg += n;
+    len -= (size_t)n;
+  }
+}
+
+// Read the environment without allocating. `environ` may be unset very early.
+extern char** environ;
+bool _mi_prim_getenv(const char* name, char* result, size_t result_size) {
+  if (name == NULL || result == NULL || result_size == 0 || environ == NULL) return false;
+  size_t len = strlen(name);
+  for (char** env = environ; *env != NULL; env++) {
+    const char* entry = *env;
+    if (strncmp(entry, name, len) == 0 && entry[len] == '=') {
+      size_t vlen = strlen(entry + len + 1);
+      if (vlen >= result_size) vlen = result_size - 1;
+      memcpy(result, entry + len + 1, vlen);
+      result[vlen] = 0;
+      return true;
+    }
+  }
+  return false;
+}
+
+void _mi_prim_sleep_us(long microseconds) {
+  struct timespec t;
+  t.tv_sec = microseconds / 1000000;
+  t.tv_nsec = (microseconds % 1000000) * 1000;
+  while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+  }
+}
+
+void _mi_prim_yield(void) { sched_yield(); }
+
+uint64_t _mi_prim_random_seed(void) {
+  uint64_t seed = 0;
+#if defined(__linux__)
+  if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) return seed;
+#endif
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  seed = ((uint64_t)t.tv_sec << 32) ^ (uint64_t)t.tv_nsec ^ (uint64_t)(uintptr_t)&seed;
+  return seed;
+}
+
+// A test-and-test-and-set lock. Acquire pairs with the release in unlock.
+void _mi_prim_lock(mi_lock_t* lock) {
+  for (unsigned spins = 0;; spins++) {
+    if (mi_atomic_load_relaxed(&lock->state) == 0 &&
+        mi_atomic_exchange_acquire(&lock->state, 1) == 0) { // pairs with the release in _mi_prim_unlock
+      return;
+    }
+    if (spins < 64) mi_atomic_spin_pause();
+    else sched_yield();
+  }
+}
+
+void _mi_prim_unlock(mi_lock_t* lock) {
+  mi_atomic_store_release(&lock->state, 0); // pairs with the acquire exchange in _mi_prim_lock
+}
+
+// Thread exit: a pthread key whose destructor runs the allocator's thread-done.
+static pthread_key_t mi_heap_key;
+static bool mi_heap_key_valid = false;
+
+void _mi_prim_thread_init_auto_done(void (*done)(void*)) {
+  if (!mi_heap_key_valid) mi_heap_key_valid = (pthread_key_create(&mi_heap_key, done) == 0);
+}
+
+void _mi_prim_thread_associate_default_heap(void* heap) {
+  if (mi_heap_key_valid) pthread_setspecific(mi_heap_key, heap);
+}
+
+void _mi_prim_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
+  pthread_atfork(prepare, parent, child);
+}

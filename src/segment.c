@@ -1,0 +1,469 @@
+/* ----------------------------------------------------------------------------
+Copyright (c) 2026 The project authors. MIT license, see LICENSE.
+
+Segments: MI_SEGMENT_SIZE-aligned regions cut into 64 KiB slices. A span is a
+run of slices, either a page or free. Free spans of the segments a thread owns
+sit in that thread's span queues by size; freeing a span merges it with free
+neighbours (coalescing). Huge blocks get a segment of their own.
+
+Everything here runs on the owner of the segment (see ownership.h): the thread
+recorded as its owner or the winner of a claim on an abandoned segment.
+-----------------------------------------------------------------------------*/
+#include <string.h>
+#include "mimalloc/internal.h"
+
+// ---------------------------------------------------------------------------
+// Span queues
+// ---------------------------------------------------------------------------
+
+// Bin of a slice count: exact up to 8, then four bins per power of two.
+static size_t mi_slice_bin(size_t slice_count) {
+  if (slice_count <= 8) return slice_count;
+  size_t w = slice_count - 1;
+  size_t b = mi_bsr(w);
+  size_t bin = ((b << 2) + ((w >> (b - 2)) & 3)) - 3;
+  mi_assert_internal(bin <= MI_SEGMENT_BIN_MAX);
+  return bin;
+}
+
+static mi_span_queue_t* mi_span_queue_for(size_t slice_count, mi_segments_tld_t* tld) {
+  return &tld->spans[mi_slice_bin(slice_count)];
+}
+
+static void mi_span_queue_push(mi_span_queue_t* sq, mi_slice_t* slice) {
+  slice->prev = NULL;
+  slice->next = sq->first;
+  if (sq->first != NULL) sq->first->prev = slice;
+  else sq->last = slice;
+  sq->first = slice;
+}
+
+static void mi_span_queue_delete(mi_span_queue_t* sq, mi_slice_t* slice) {
+  if (slice->prev != NULL) slice->prev->next = slice->next;
+  if (slice->next != NULL) slice->next->prev = slice->prev;
+  if (slice == sq->first) sq->first = slice->next;
+  if (slice == sq->last) sq->last = slice->prev;
+  slice->prev = NULL;
+  slice->next = NULL;
+}
+
+static bool mi_slice_is_free(const mi_slice_t* slice) { return (slice->block_size == 0 && slice->slice_count > 0); }
+
+// The first slice of the span after `slice`'s span, or NULL at the end.
+static mi_slice_t* mi_slice_next_span(const mi_segment_t* segment, const mi_slice_t* slice) {
+  const mi_slice_t* next = slice + slice->slice_count;
+  return (next < &segment->slices[segment->slice_entries] ? (mi_slice_t*)next : NULL);
+}
+
+void _mi_segment_span_queues_remove(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  if (mi_segment_is_huge(segment)) return;
+  for (mi_slice_t* s = &segment->slices[segment->segment_info_slices]; s != NULL; s = mi_slice_next_span(segment, s)) {
+    if (mi_slice_is_free(s)) mi_span_queue_delete(mi_span_queue_for(s->slice_count, tld), s);
+  }
+}
+
+void _mi_segment_span_queues_insert(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  if (mi_segment_is_huge(segment)) return;
+  for (mi_slice_t* s = &segment->slices[segment->segment_info_slices]; s != NULL; s = mi_slice_next_span(segment, s)) {
+    if (mi_slice_is_free(s)) mi_span_queue_push(mi_span_queue_for(s->slice_count, tld), s);
+  }
+}
+
+bool _mi_segment_has_free_span(const mi_segment_t* segment, size_t slices_needed) {
+  if (mi_segment_is_huge(segment)) return false;
+  for (const mi_slice_t* s = &segment->slices[segment->segment_info_slices]; s != NULL;
+       s = mi_slice_next_span(segment, s)) {
+    if (mi_slice_is_free(s) && s->slice_count >= slices_needed) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Slice bitmaps (purge and dirty tracking)
+// ---------------------------------------------------------------------------
+static void mi_bits_set(uint64_t* bits, size_t index, size_t count, bool value) {
+  for (size_t i = index; i < index + count; i++) {
+    if (value) bits[i / 64] |= ((uint64_t)1 << (i % 64));
+    else bits[i / 64] &= ~((uint64_t)1 << (i % 64));
+  }
+}
+
+static bool mi_bits_any(const uint64_t* bits, size_t index, size_t count) {
+  for (size_t i = index; i < index + count; i++) {
+    if ((bits[i / 64] & ((uint64_t)1 << (i % 64))) != 0) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Purging free spans after a delay
+// ---------------------------------------------------------------------------
+static void mi_purge_list_add(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  if (segment->in_purge_list) return;
+  segment->purge_next = NULL;
+  segment->purge_prev = tld->purge_last;
+  if (tld->purge_last != NULL) tld->purge_last->purge_next = segment;
+  else tld->purge_first = segment;
+  tld->purge_last = segment;
+  segment->in_purge_list = true;
+}
+
+void _mi_segment_purge_list_remove(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  if (!segment->in_purge_list) return;
+  if (segment->purge_prev != NULL) segment->purge_prev->purge_next = segment->purge_next;
+  else tld->purge_first = segment->purge_next;
+  if (segment->purge_next != NULL) segment->purge_next->purge_prev = segment->purge_prev;
+  else tld->purge_last = segment->purge_prev;
+  segment->purge_next = segment->purge_prev = NULL;
+  segment->in_purge_list = false;
+}
+
+// Purge every pending free slice of the segment now.
+static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  size_t i = 0;
+  while (i < segment->slice_entries) {
+    if ((segment->purge_mask[i / 64] & ((uint64_t)1 << (i % 64))) == 0) {
+      i++;
+      continue;
+    }
+    size_t start = i;
+    while (i < segment->slice_entries && (segment->purge_mask[i / 64] & ((uint64_t)1 << (i % 64))) != 0) i++;
+    _mi_os_purge((uint8_t*)segment + start * MI_SEGMENT_SLICE_SIZE, (i - start) * MI_SEGMENT_SLICE_SIZE, tld->stats);
+    mi_bits_set(segment->dirty_mask, start, i - start, false);
+  }
+  memset(segment->purge_mask, 0, sizeof(segment->purge_mask));
+  segment->purge_expire = 0;
+  _mi_segment_purge_list_remove(segment, tld);
+}
+
+static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_t count, mi_segments_tld_t* tld) {
+  long delay = mi_option_get(mi_option_purge_delay);
+  if (delay < 0 || mi_segment_is_huge(segment)) return;
+  mi_bits_set(segment->purge_mask, index, count, true);
+  if (delay == 0) {
+    mi_segment_purge_now(segment, tld);
+    return;
+  }
+  if (segment->purge_expire == 0) segment->purge_expire = _mi_clock_now() + delay;
+  mi_purge_list_add(segment, tld);
+}
+
+// Purge the segments whose delay has passed (all of them if `force`).
+void _mi_segments_collect(bool force, mi_segments_tld_t* tld) {
+  if (tld->purge_first == NULL) return;
+  mi_msecs_t now = (force ? 0 : _mi_clock_now());
+  mi_segment_t* segment = tld->purge_first;
+  while (segment != NULL) {
+    mi_segment_t* next = segment->purge_next;
+    if (force || segment->purge_expire <= now) mi_segment_purge_now(segment, tld);
+    segment = next;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Spans
+// ---------------------------------------------------------------------------
+
+// Mark slices [index, index+count) as one free span; queue it if the caller
+// owns the segment's span queues.
+static void mi_segment_span_free(mi_segment_t* segment, size_t index, size_t count, bool allow_purge,
+                                 mi_segments_tld_t* tld) {
+  mi_assert_internal(index + count <= segment->slice_entries);
+  mi_slice_t* slice = &segment->slices[index];
+  slice->slice_count = (uint32_t)count;
+  slice->slice_offset = 0;
+  slice->block_size = 0;
+  if (count > 1) {
+    mi_slice_t* last = &segment->slices[index + count - 1];
+    last->slice_count = 0;
+    last->slice_offset = (uint32_t)(count - 1);
+    last->block_size = 0;
+  }
+  if (allow_purge) mi_segment_schedule_purge(segment, index, count, tld);
+  if (mi_segment_spans_in_my_queues(segment)) mi_span_queue_push(mi_span_queue_for(count, tld), slice);
+}
+
+// Free the span of `slice`, merging it with free neighbours. Returns the
+// first slice of the merged span.
+static mi_slice_t* mi_segment_span_free_coalesce(mi_slice_t* slice, mi_segments_tld_t* tld) {
+  mi_segment_t* segment = _mi_page_segment(slice);
+  // Only the owner may move spans between its queues; the check goes through
+  // the ownership helpers (a plain read in the legacy build).
+  bool in_my_queues = mi_segment_spans_in_my_queues(segment);
+  size_t count = slice->slice_count;
+  mi_slice_t* next = slice + count;
+  if (next < &segment->slices[segment->slice_entries] && mi_slice_is_free(next)) {
+    count += next->slice_count;
+    if (in_my_queues) mi_span_queue_delete(mi_span_queue_for(next->slice_count, tld), next);
+    next->slice_count = 0;
+    mi_test_count(MI_TEST_COALESCE_NEXT);
+    if (segment->reclaim_scan) mi_test_count(MI_TEST_COALESCE_NEXT_ABANDONED);
+  }
+  if (slice > &segment->slices[segment->segment_info_slices]) {
+    mi_slice_t* prev = mi_slice_first(slice - 1);
+    if (mi_slice_is_free(prev)) {
+      count += prev->slice_count;
+      if (in_my_queues) mi_span_queue_delete(mi_span_queue_for(prev->slice_count, tld), prev);
+      slice->slice_count = 0;
+      slice = prev;
+      mi_test_count(MI_TEST_COALESCE_PREV);
+      if (segment->reclaim_scan) mi_test_count(MI_TEST_COALESCE_PREV_ABANDONED);
+    }
+  }
+  mi_segment_span_free(segment, mi_slice_index(slice), count, true, tld);
+  return slice;
+}
+
+// Turn slices [index, index+count) into a page span.
+static mi_page_t* mi_segment_span_allocate(mi_segment_t* segment, size_t index, size_t count) {
+  mi_assert_internal(index + count <= segment->slice_entries);
+  mi_slice_t* slice = &segment->slices[index];
+  slice->slice_count = (uint32_t)count;
+  slice->slice_offset = 0;
+  slice->block_size = 1; // in use; the page sets the real size
+  // Every slice points back to the page so any interior pointer finds it.
+  for (size_t i = 1; i < count; i++) {
+    mi_slice_t* interior = slice + i;
+    interior->slice_count = 0;
+    interior->slice_offset = (uint32_t)i;
+    interior->block_size = 1;
+  }
+  mi_page_t* page = slice;
+  page->page_start = mi_slice_start(slice);
+  page->is_committed = 1;
+  page->is_zero_init = (segment->is_zero_init && !mi_bits_any(segment->dirty_mask, index, count)) ? 1 : 0;
+  mi_bits_set(segment->dirty_mask, index, count, true);
+  mi_bits_set(segment->purge_mask, index, count, false);
+  segment->used++;
+  return page;
+}
+
+// Take `count` slices from the first fitting free span in the thread's queues.
+static mi_page_t* mi_segments_span_find(size_t count, mi_segments_tld_t* tld) {
+  for (size_t bin = mi_slice_bin(count); bin <= MI_SEGMENT_BIN_MAX; bin++) {
+    mi_span_queue_t* sq = &tld->spans[bin];
+    for (mi_slice_t* slice = sq->first; slice != NULL; slice = slice->next) {
+      if (slice->slice_count < count) continue;
+      mi_segment_t* segment = _mi_page_segment(slice);
+      mi_assert_internal(mi_segment_is_owned_by_me(segment));
+      size_t index = mi_slice_index(slice);
+      size_t available = slice->slice_count;
+      mi_span_queue_delete(sq, slice);
+      if (available > count) mi_segment_span_free(segment, index + count, available - count, false, tld);
+      if (segment == tld->empty_segment) tld->empty_segment = NULL;
+      return mi_segment_span_allocate(segment, index, count);
+    }
+  }
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------
+// Segment allocation and freeing
+// ---------------------------------------------------------------------------
+static size_t mi_segment_info_size(void) { return _mi_align_up(sizeof(mi_segment_t), MI_SEGMENT_SLICE_SIZE); }
+
+// A new segment owned by the calling thread. `huge_size` 0 makes a normal
+// segment; otherwise a huge segment with one page of that size whose start is
+// aligned to `page_alignment` (if nonzero).
+static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, mi_segments_tld_t* tld) {
+  size_t info_size = mi_segment_info_size();
+  size_t info_slices = info_size / MI_SEGMENT_SLICE_SIZE;
+  size_t page_offset = info_size;
+  size_t segment_size = MI_SEGMENT_SIZE;
+  size_t alignment = MI_SEGMENT_ALIGN;
+  size_t align_offset = 0;
+  if (huge_size > 0) {
+    if (page_alignment > 0) {
+      // The block starts one segment size in, at an address aligned to
+      // `page_alignment`; the header stays at the aligned segment start.
+      page_offset = MI_SEGMENT_SIZE;
+      alignment = (page_alignment > MI_SEGMENT_ALIGN ? page_alignment : MI_SEGMENT_ALIGN);
+      align_offset = page_offset;
+    }
+    if (huge_size > SIZE_MAX - page_offset - MI_SEGMENT_SIZE) return NULL;
+    segment_size = _mi_align_up(page_offset + huge_size, _mi_os_page_size());
+  }
+  void* base = NULL;
+  size_t mapped = 0;
+  mi_segment_t* segment =
+    (mi_segment_t*)_mi_os_alloc_aligned(segment_size, alignment, align_offset, &base, &mapped, tld->stats);
+  if (segment == NULL) return NULL;
+  mi_assert_internal(((uintptr_t)segment & MI_SEGMENT_MASK) == 0);
+
+  // Fresh mappings are zero: only the header fields that must be nonzero are set.
+  segment->mem_base = base;
+  segment->mem_size = mapped;
+  segment->segment_size = segment_size;
+  segment->kind = (huge_size > 0 ? MI_SEGMENT_HUGE : MI_SEGMENT_NORMAL);
+  segment->cookie = (uintptr_t)segment ^ _mi_process_cookie;
+  segment->segment_info_slices = info_slices;
+  segment->segment_slices = (huge_size > 0 ? segment_size / MI_SEGMENT_SLICE_SIZE : MI_SLICES_PER_SEGMENT);
+  segment->is_zero_init = true;
+  // The header span: never free, never purged.
+  segment->slices[0].slice_count = (uint32_t)info_slices;
+  segment->slices[0].block_size = 1;
+  for (size_t i = 1; i < info_slices; i++) {
+    segment->slices[i].slice_offset = (uint32_t)i;
+    segment->slices[i].block_size = 1;
+  }
+  mi_bits_set(segment->dirty_mask, 0, info_slices, true);
+  mi_segment_owner_init(segment, _mi_thread_id());
+
+  if (huge_size > 0) {
+    // One page entry covers the whole block; lookups beyond it clamp to it.
+    segment->slice_entries = info_slices + 1;
+    mi_slice_t* page = &segment->slices[info_slices];
+    page->slice_count = 1;
+    page->slice_offset = 0;
+    page->block_size = 1;
+    page->page_start = (uint8_t*)segment + page_offset;
+    page->is_committed = 1;
+    page->is_zero_init = 1;
+    segment->used = 1;
+  } else {
+    segment->slice_entries = MI_SLICES_PER_SEGMENT;
+  }
+  segment->slices[segment->slice_entries].block_size = 1; // sentinel: never a free neighbour
+
+  _mi_segment_map_allocated(segment);
+  tld->count++;
+  if (tld->count > tld->peak_count) tld->peak_count = tld->count;
+  mi_stat_increase(tld->stats->segments, 1);
+  mi_test_count(MI_TEST_SEGMENT_ALLOCATED);
+  if (huge_size == 0) {
+    mi_segment_span_free(segment, info_slices, MI_SLICES_PER_SEGMENT - info_slices, false, tld);
+  }
+  return segment;
+}
+
+// Return a segment to the OS. Only its owner calls this, after every page is free.
+void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  mi_assert_internal(segment->used == 0 || mi_segment_is_huge(segment));
+  mi_assert_internal(mi_segment_is_owned_by_me(segment));
+  _mi_segment_span_queues_remove(segment, tld);
+  _mi_segment_purge_list_remove(segment, tld);
+  if (tld->empty_segment == segment) tld->empty_segment = NULL;
+  mi_segment_owner_done(segment);
+  _mi_segment_map_freed(segment);
+  tld->count--;
+  mi_stat_decrease(tld->stats->segments, 1);
+  mi_test_count(MI_TEST_SEGMENT_FREED);
+  if (mi_segment_is_huge(segment)) mi_test_count(MI_TEST_HUGE_SEGMENT_FREED);
+  _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
+}
+
+size_t _mi_segment_size_of_page(const mi_page_t* page) {
+  const mi_segment_t* segment = _mi_page_segment(page);
+  if (mi_segment_is_huge(segment)) return segment->segment_size - (size_t)(page->page_start - (uint8_t*)segment);
+  return (size_t)page->slice_count * MI_SEGMENT_SLICE_SIZE;
+}
+
+// ---------------------------------------------------------------------------
+// Pages
+// ---------------------------------------------------------------------------
+static size_t mi_slices_for_block(size_t block_size) {
+  if (block_size <= MI_SMALL_OBJ_SIZE_MAX) return 1;
+  if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX) return MI_MEDIUM_PAGE_SIZE / MI_SEGMENT_SLICE_SIZE;
+  return _mi_divide_up(block_size, MI_SEGMENT_SLICE_SIZE);
+}
+
+mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t page_alignment,
+                                  mi_segments_tld_t* tld) {
+  if (page_alignment > MI_BLOCK_ALIGNMENT_MAX || block_size > MI_LARGE_OBJ_SIZE_MAX) {
+    mi_segment_t* segment = mi_segment_alloc(block_size, page_alignment, tld);
+    if (segment == NULL) return NULL;
+    return &segment->slices[segment->segment_info_slices];
+  }
+  size_t count = mi_slices_for_block(block_size);
+  mi_page_t* page = mi_segments_span_find(count, tld);
+  if (page == NULL && !heap->no_reclaim && _mi_abandoned_count() > 0) {
+    if (_mi_segment_try_reclaim_for(heap, count, tld)) page = mi_segments_span_find(count, tld);
+  }
+  if (page == NULL) {
+    if (mi_option_is_enabled(mi_option_disallow_os_alloc)) return NULL;
+    if (mi_segment_alloc(0, 0, tld) == NULL) return NULL;
+    page = mi_segments_span_find(count, tld);
+  }
+  return page;
+}
+
+// A page of the segment is no longer used: free its span. `force` frees an
+// emptied segment at once instead of keeping it for reuse.
+void _mi_segment_page_free(mi_page_t* page, bool force, mi_segments_tld_t* tld) {
+  mi_segment_t* segment = _mi_page_segment(page);
+  mi_assert_internal(mi_segment_is_owned_by_me(segment));
+  mi_assert_internal(segment->used > 0);
+  mi_stat_decrease(tld->stats->pages, 1);
+  // Reset the page but keep its span shape.
+  uint32_t slice_count = page->slice_count;
+  memset(&page->capacity, 0, sizeof(mi_page_t) - offsetof(mi_page_t, capacity));
+  page->slice_count = slice_count;
+  page->flags.full_aligned = 0;
+  page->retire_expire = 0;
+  page->free_is_zero = 0;
+  segment->used--;
+  if (mi_segment_is_huge(segment)) {
+    mi_assert_internal(segment->used == 0);
+    if (!segment->reclaim_scan) _mi_segment_free(segment, tld);
+    return;
+  }
+  page->block_size = 1; // still in use until the span is freed below
+  mi_segment_span_free_coalesce(page, tld);
+  if (segment->reclaim_scan) return; // the claimant decides what happens to the segment
+  if (segment->used == 0) {
+    // Keep one empty segment per thread for reuse; free the rest.
+    if (!force && !tld->exiting && tld->empty_segment == NULL) {
+      tld->empty_segment = segment;
+    } else {
+      _mi_segment_free(segment, tld);
+    }
+  } else if (segment->used == segment->abandoned) {
+    // Only abandoned pages remain (the heap is going away): abandon the segment.
+    _mi_segment_abandon(segment, tld);
+  }
+}
+
+// The page's heap is going away while the page still has live blocks.
+void _mi_segment_page_abandon(mi_page_t* page, mi_segments_tld_t* tld) {
+  mi_segment_t* segment = _mi_page_segment(page);
+  mi_assert_internal(mi_segment_is_owned_by_me(segment));
+  mi_assert_internal(mi_page_heap(page) == NULL);
+  segment->abandoned++;
+  mi_stat_increase(tld->stats->pages_abandoned, 1);
+  mi_assert_internal(segment->abandoned <= segment->used);
+  if (segment->used == segment->abandoned) _mi_segment_abandon(segment, tld);
+}
+
+// Huge blocks freed by a thread that does not own their segment: give the
+// memory back to the OS now (all but the first page, which holds the free
+// list link) and leave the block for the owner to collect.
+void _mi_segment_huge_page_free_remote(mi_segment_t* segment, mi_page_t* page, mi_block_t* block) {
+  (void)segment;
+  size_t os_page = _mi_os_page_size();
+  uint8_t* start = (uint8_t*)block + os_page;
+  size_t size = _mi_segment_size_of_page(page);
+  uint8_t* end = page->page_start + size;
+  if (end > start + os_page) _mi_os_purge(start, (size_t)(end - start), NULL);
+}
+
+// Debug check of the span structure of a segment (MI_DEBUG >= 2).
+void _mi_segment_slices_check(const mi_segment_t* segment) {
+#if MI_DEBUG > 1
+  size_t index = segment->segment_info_slices;
+  size_t used = 0;
+  while (index < segment->slice_entries) {
+    const mi_slice_t* slice = &segment->slices[index];
+    mi_assert_internal(slice->slice_count > 0);
+    mi_assert_internal(slice->slice_offset == 0);
+    if (!mi_slice_is_free(slice)) used++;
+    if (mi_segment_is_huge(segment)) break;
+    size_t last = index + slice->slice_count - 1;
+    mi_assert_internal(last < segment->slice_entries);
+    mi_assert_internal(segment->slices[last].slice_offset == slice->slice_count - 1);
+    index += slice->slice_count;
+  }
+  mi_assert_internal(used == segment->used);
+#else
+  (void)segment;
+#endif
+}

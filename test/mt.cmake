@@ -1,0 +1,23 @@
+# ---------------------------------------------------------------------------
+# Multithreaded ownership regression tests (reclaim, coalesce, huge, churn,
+# soak). They link the test variant of the library (MI_TESTING=1) for the
+# event counters of include/mimalloc/testing.h.
+#
+# Environment read by the programs:
+#   MI_TEST_SCALE             multiplier of the work (default 1.0; reduced
+#                             automatically under ThreadSanitizer/ASan)
+#   MI_TEST_CLAIM_PAUSE_US    widen the claim window (mi_test_set_claim_pause)
+#   MI_TEST_WATCHDOG_SECONDS  fail a hung run after this long (default 280)
+# Every program prints `mi-test: <key>: <value>` lines and exits non-zero on
+# any corruption, claim overlap, lost segment or unreached path.
+# ---------------------------------------------------------------------------
+if(NOT TARGET mimalloc-test)
+  return()
+endif()
+
+mi_add_test(NAME mt-reclaim  SOURCES test-mt-reclaim.c  LIBS mimalloc-test LABELS "mt;reclaim"  TIMEOUT 300)
+mi_add_test(NAME mt-coalesce SOURCES test-mt-coalesce.c LIBS mimalloc-test LABELS "mt;coalesce" TIMEOUT 300)
+mi_add_test(NAME mt-huge     SOURCES test-mt-huge.c     LIBS mimalloc-test LABELS "mt;huge"     TIMEOUT 300)
+mi_add_test(NAME mt-churn    SOURCES test-mt-churn.c    LIBS mimalloc-test LABELS "mt;churn"    TIMEOUT 300)
+# first argument: seconds to run
+mi_add_test(NAME mt-soak     SOURCES test-mt-soak.c     LIBS mimalloc-test LABELS "mt;soak"     TIMEOUT 300 ARGS 20)
