@@ -31,7 +31,7 @@ static void* mi_heap_malloc_zero_aligned_at_generic(mi_heap_t* heap, size_t size
   if (p == NULL) return NULL;
   uintptr_t adjust = (alignment - (((uintptr_t)p + offset) % alignment)) % alignment;
   void* aligned = (uint8_t*)p + adjust;
-  if (aligned != p) mi_page_set_has_aligned(_mi_ptr_page(p), true);
+  if (aligned != p) mi_page_set_has_aligned(_mi_ptr_page(p));
   mi_assert_internal((((uintptr_t)aligned + offset) % alignment) == 0);
   return aligned;
 }

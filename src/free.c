@@ -53,7 +53,8 @@ static bool mi_free_check(const mi_segment_t* segment, const mi_page_t* page, co
     const mi_block_t* block = (const mi_block_t*)((uint8_t*)p - (offset % page->block_size));
     size_t max = page->capacity;
     if (mi_list_contains(page->free, block, max) || mi_list_contains(page->local_free, block, max) ||
-        mi_list_contains(mi_page_thread_free(page), block, max)) {
+        // Acquire pairs with the release CAS of the remote frees that pushed the blocks.
+        mi_list_contains(mi_tf_block(mi_atomic_load_acquire(&((mi_page_t*)page)->xthread_free)), block, max)) {
       _mi_error_message(EAGAIN, "mi_free: double free of %p detected\n", p);
       return false;
     }

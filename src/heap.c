@@ -309,8 +309,3 @@ bool mi_heap_visit_blocks(const mi_heap_t* heap, bool visit_blocks, mi_block_vis
   mi_visit_args_t args = {visit_blocks, visitor, arg};
   return _mi_heap_visit_pages((mi_heap_t*)heap, &mi_heap_page_visit, &args);
 }
-
-bool _mi_heap_is_valid(mi_heap_t* heap) {
-  mi_assert_internal(heap->tld != NULL);
-  return true;
-}

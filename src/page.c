@@ -383,10 +383,3 @@ void* _mi_malloc_generic(mi_heap_t* heap, size_t size, bool zero, size_t huge_al
   mi_assert_internal(mi_page_immediate_available(page));
   return _mi_page_malloc_zero(heap, page, size, zero);
 }
-
-bool _mi_page_is_valid(mi_page_t* page) {
-  mi_assert_internal(page->block_size > 0);
-  mi_assert_internal(page->used <= page->capacity);
-  mi_assert_internal(page->capacity <= page->reserved);
-  return true;
-}

@@ -126,6 +126,7 @@ static void mi_churn_wave_run(void) {
     next_survivor = (next_survivor + 1) % MI_CHURN_SURVIVORS;
     block = next;
   }
+  mi_mt_abandoned_sample();
   mi_mt_count_add(&mi_mt_counts.rounds, 1);
 }
 

@@ -268,6 +268,7 @@ static void mi_coalesce_round_run(void) {
   pthread_t reuse;
   mi_mt_thread_start(&reuse, &mi_coalesce_reuse_run, NULL);
   mi_mt_thread_join(reuse);
+  mi_mt_abandoned_sample();
   mi_mt_count_add(&mi_mt_counts.rounds, 1);
 }
 
@@ -285,7 +286,7 @@ static void mi_coalesce_paths_require(void) {
 int main(void) {
   mi_mt_init("mt-coalesce", 25.0);
   mi_option_set(mi_option_max_segment_reclaim, 100);
-  const long rounds = mi_mt_scaled(40, 3);
+  const long rounds = mi_mt_scaled(300, 3);
   const long minimum_rounds = 3;
   for (long round = 0; round < rounds; round++) {
     if (round >= minimum_rounds && mi_mt_deadline_passed()) {

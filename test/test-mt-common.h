@@ -598,9 +598,27 @@ static inline mi_test_counters_t mi_mt_counters(void) {
 }
 
 static long long mi_mt_reclaimed_at_end;
+static atomic_llong mi_mt_abandoned_peak;   // largest segments_abandoned_now sampled
+static atomic_llong mi_mt_live_peak;        // largest segments_allocated - segments_freed sampled
+
+static inline void mi_mt_peak_update(atomic_llong* peak, long long now) {
+  long long seen = atomic_load_explicit(peak, memory_order_relaxed);
+  while (now > seen &&
+         !atomic_compare_exchange_weak_explicit(peak, &seen, now, memory_order_relaxed, memory_order_relaxed)) { }
+}
+
+// Samples the size of the abandoned set and the number of live segments
+// (informational: numbers that keep growing with the rounds mean segments
+// are not taken up again or not released).
+static inline void mi_mt_abandoned_sample(void) {
+  const mi_test_counters_t c = mi_mt_counters();
+  mi_mt_peak_update(&mi_mt_abandoned_peak, c.segments_abandoned_now);
+  mi_mt_peak_update(&mi_mt_live_peak, c.segments_allocated - c.segments_freed);
+}
 
 // Reclaims every abandoned segment into the calling (main) thread and collects.
 static inline void mi_mt_reclaim_everything(void) {
+  mi_mt_abandoned_sample();
   mi_mt_reclaimed_at_end += mi_test_reclaim_all();
   mi_collect(true);
 }
@@ -703,6 +721,8 @@ static inline int mi_mt_finish(void) {
   mi_mt_report("huge_segments_freed", c.huge_segments_freed);
   mi_mt_report("segments_allocated", c.segments_allocated);
   mi_mt_report("segments_freed", c.segments_freed);
+  mi_mt_report("segments_live_peak", atomic_load_explicit(&mi_mt_live_peak, memory_order_relaxed));
+  mi_mt_report("segments_abandoned_peak", atomic_load_explicit(&mi_mt_abandoned_peak, memory_order_relaxed));
   mi_mt_report("segments_abandoned_now", c.segments_abandoned_now);
   mi_mt_report("invalid_frees", c.invalid_frees);
   mi_mt_report("allocation_failures", mi_mt_count_get(&mi_mt_counts.allocation_failures));

@@ -129,6 +129,7 @@ static void mi_huge_round_run(void) {
   for (int mode = 0; mode < MI_HUGE_MODE_COUNT; mode++) {
     mi_huge_handoff_run((mi_huge_mode_t)mode);
   }
+  mi_mt_abandoned_sample();
   mi_mt_count_add(&mi_mt_counts.rounds, 1);
 }
 
@@ -143,7 +144,7 @@ int main(void) {
   mi_mt_init("mt-huge", 25.0);
   mi_option_enable(mi_option_abandoned_reclaim_on_free);
   mi_option_set(mi_option_max_segment_reclaim, 100);
-  const long rounds = mi_mt_scaled(30, 2);
+  const long rounds = mi_mt_scaled(100, 2);
   const long minimum_rounds = 2;
   for (long round = 0; round < rounds; round++) {
     if (round >= minimum_rounds && mi_mt_deadline_passed()) {

@@ -204,6 +204,7 @@ static void mi_reclaim_round_run(const mi_reclaim_config_t* config) {
   for (size_t i = 0; i < c->consumers; i++) {
     mi_mt_thread_join(consumers[i]);
   }
+  mi_mt_abandoned_sample();
   mi_mt_count_add(&mi_mt_counts.rounds, 1);
 }
 
@@ -226,7 +227,7 @@ static void mi_reclaim_paths_require(void) {
 int main(void) {
   mi_mt_init("mt-reclaim", 25.0);
   mi_reclaim_options_set();
-  const long rounds = mi_mt_scaled(120, 4);
+  const long rounds = mi_mt_scaled(1000, 4);
   const long minimum_rounds = 4;
   mi_reclaim_config_t config = mi_reclaim_config_default();
   for (long round = 0; round < rounds; round++) {

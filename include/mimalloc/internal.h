@@ -131,7 +131,6 @@ void _mi_heap_delayed_free_all(mi_heap_t* heap);
 bool _mi_heap_delayed_free_partial(mi_heap_t* heap);
 void _mi_heap_collect_retired(mi_heap_t* heap, bool force);
 void _mi_deferred_free(mi_heap_t* heap, bool force);
-bool _mi_page_is_valid(mi_page_t* page);
 
 // heap.c
 void _mi_heap_init(mi_heap_t* heap, mi_tld_t* tld, mi_arena_id_t arena_id, bool no_reclaim, uint8_t tag);
@@ -142,7 +141,6 @@ bool _mi_heap_area_visit_blocks(const mi_heap_area_t* area, mi_page_t* page, mi_
 void _mi_heap_area_init(mi_heap_area_t* area, mi_page_t* page);
 typedef bool(mi_heap_page_visit_fun)(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page, void* arg);
 bool _mi_heap_visit_pages(mi_heap_t* heap, mi_heap_page_visit_fun* fn, void* arg);
-bool _mi_heap_is_valid(mi_heap_t* heap);
 
 // alloc.c / free.c
 void* _mi_heap_malloc_zero(mi_heap_t* heap, size_t size, bool zero);
@@ -327,9 +325,11 @@ static inline bool mi_page_immediate_available(const mi_page_t* page) { return (
 
 static inline bool mi_page_is_full(const mi_page_t* page) { return page->flags.x.in_full; }
 static inline void mi_page_set_in_full(mi_page_t* page, bool in_full) { page->flags.x.in_full = in_full; }
-static inline bool mi_page_has_aligned(const mi_page_t* page) { return page->flags.x.has_aligned; }
-static inline void mi_page_set_has_aligned(mi_page_t* page, bool has_aligned) {
-  page->flags.x.has_aligned = has_aligned;
+static inline bool mi_page_has_aligned(const mi_page_t* page) {
+  return (mi_atomic_load_relaxed(&((mi_page_t*)page)->flags.x.has_aligned) != 0);
+}
+static inline void mi_page_set_has_aligned(mi_page_t* page) {
+  if (!mi_page_has_aligned(page)) mi_atomic_store_relaxed(&page->flags.x.has_aligned, 1);
 }
 
 // Are most blocks of the page in use? Used to skip nearly full pages.

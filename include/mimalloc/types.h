@@ -110,15 +110,19 @@ typedef struct mi_page_s {
   uint8_t is_zero_init;  // all blocks were zero when the page was set up
   uint8_t free_is_zero;  // every block in `free` is zero (fresh OS memory)
   uint8_t retire_expire; // > 0: the page is empty and will be freed when this counts down
-  // `in_full` and `has_aligned` together: the free fast path checks one byte.
+  // `in_full` and `has_aligned` together: the free fast path of the owner
+  // checks both with one load. They are separate bytes because other threads
+  // read `has_aligned` (atomically, relaxed) while the owner writes `in_full`.
   union {
-    uint8_t full_aligned;
+    uint16_t full_aligned;
     struct {
-      uint8_t in_full : 1;     // the page is in the heap's full queue
-      uint8_t has_aligned : 1; // some block was handed out at an interior aligned address
+      uint8_t in_full;     // the page is in the heap's full queue (owner only)
+      uint8_t has_aligned; // atomic: some block was handed out at an interior aligned address;
+                           // only ever set while the page lives, so a block's reader sees it set
+                           // if its block needed it (the block hand-off orders the write)
     } x;
   } flags;
-  uint8_t reserved_pad[3];
+  uint8_t reserved_pad[2];
 
   // Blocks (owner only, except `xthread_free` and `xheap`).
   uint32_t capacity;       // blocks made available so far (lazily extended); <= reserved

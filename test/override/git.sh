@@ -66,6 +66,6 @@ echo "grep count: $(git grep -c 'quezon' HEAD -- dir1 | md5sum | cut -d' ' -f1)"
 echo "blame md5: $(git blame -s dir3/file5.txt 2>/dev/null | md5sum | cut -d' ' -f1)"
 git_quiet gc -q --aggressive --prune=now
 echo "after gc: $(git count-objects -v | grep -E '^(count|packs):' | tr '\n' ' ')"
-git fsck --full --strict --no-progress 2>&1
+git fsck --full --strict --no-progress
 echo "fsck: ok"
 echo "tree after gc: $(git ls-tree -r HEAD | md5sum | cut -d' ' -f1)"
