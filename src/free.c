@@ -102,7 +102,7 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
     // The owner is alive (or someone else claimed it): return the memory now,
     // leave the block for the owner.
     _mi_segment_huge_page_free_remote(segment, page, block);
-  } else if (mi_unlikely(mi_segment_is_abandoned(segment)) && _mi_option_get_fast(mi_option_abandoned_reclaim_on_free) != 0) {
+  } else if (_mi_option_get_fast(mi_option_abandoned_reclaim_on_free) != 0 && mi_segment_is_abandoned(segment)) {
     mi_heap_t* heap = mi_prim_get_default_heap();
     if (mi_heap_is_initialized(heap) && !heap->no_reclaim && _mi_segment_reclaim_on_free(segment, heap)) {
       mi_free_block_local(page, block);

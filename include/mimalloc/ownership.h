@@ -117,11 +117,6 @@ static inline bool mi_segment_spans_in_my_queues(const mi_segment_t* segment) {
 #endif
 }
 
-// For diagnostics only (messages, debug output): a relaxed snapshot.
-static inline uintptr_t mi_segment_owner_snapshot(const mi_segment_t* segment) {
-  return mi_atomic_load_relaxed(&segment->thread_id);
-}
-
 #pragma GCC poison thread_id
 
 #endif
