@@ -186,7 +186,8 @@ bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segme
       found = true; // memory went back to the OS; retrying the OS is now cheaper
       continue;
     }
-    if (_mi_segment_has_free_span(segment, slices_needed) || segment->abandoned_visits >= 3) {
+    bool suitable = _mi_arena_is_suitable(segment->arena_id, heap->arena_id);
+    if (suitable && (_mi_segment_has_free_span(segment, slices_needed) || segment->abandoned_visits >= 3)) {
       mi_segment_adopt(segment, heap, tld);
       found = _mi_segment_has_free_span(segment, slices_needed);
     } else {

@@ -239,13 +239,14 @@ static mi_page_t* mi_segment_span_allocate(mi_segment_t* segment, size_t index, 
 }
 
 // Take `count` slices from the first fitting free span in the thread's queues.
-static mi_page_t* mi_segments_span_find(size_t count, mi_segments_tld_t* tld) {
+static mi_page_t* mi_segments_span_find(size_t count, mi_arena_id_t req_arena_id, mi_segments_tld_t* tld) {
   for (size_t bin = mi_slice_bin(count); bin <= MI_SEGMENT_BIN_MAX; bin++) {
     mi_span_queue_t* sq = &tld->spans[bin];
     for (mi_slice_t* slice = sq->first; slice != NULL; slice = slice->next) {
       if (slice->slice_count < count) continue;
       mi_segment_t* segment = _mi_page_segment(slice);
       mi_assert_internal(mi_segment_is_owned_by_me(segment));
+      if (!_mi_arena_is_suitable(segment->arena_id, req_arena_id)) continue;
       size_t index = mi_slice_index(slice);
       size_t available = slice->slice_count;
       mi_span_queue_delete(sq, slice);
@@ -265,7 +266,8 @@ static size_t mi_segment_info_size(void) { return _mi_align_up(sizeof(mi_segment
 // A new segment owned by the calling thread. `huge_size` 0 makes a normal
 // segment; otherwise a huge segment with one page of that size whose start is
 // aligned to `page_alignment` (if nonzero).
-static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, mi_segments_tld_t* tld) {
+static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, mi_arena_id_t req_arena_id,
+                                      mi_segments_tld_t* tld) {
   size_t info_size = mi_segment_info_size();
   size_t info_slices = info_size / MI_SEGMENT_SLICE_SIZE;
   size_t page_offset = info_size;
@@ -285,8 +287,17 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   }
   void* base = NULL;
   size_t mapped = 0;
-  mi_segment_t* segment =
-    (mi_segment_t*)_mi_os_alloc_aligned(segment_size, alignment, align_offset, &base, &mapped, tld->stats);
+  mi_arena_id_t arena_id = 0;
+  bool is_zero = true;
+  mi_segment_t* segment = (mi_segment_t*)_mi_arena_alloc_aligned(segment_size, alignment, align_offset, req_arena_id,
+                                                                 &arena_id, &is_zero, tld->stats);
+  if (segment != NULL) {
+    base = segment;
+    mapped = segment_size;
+    if (!is_zero) memset(segment, 0, offsetof(mi_segment_t, slices) + 2 * sizeof(mi_slice_t));
+  } else if (req_arena_id == 0 && !mi_option_is_enabled(mi_option_disallow_os_alloc)) {
+    segment = (mi_segment_t*)_mi_os_alloc_aligned(segment_size, alignment, align_offset, &base, &mapped, tld->stats);
+  }
   if (segment == NULL) return NULL;
   mi_assert_internal(((uintptr_t)segment & MI_SEGMENT_MASK) == 0);
 
@@ -295,10 +306,11 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   segment->mem_size = mapped;
   segment->segment_size = segment_size;
   segment->kind = (huge_size > 0 ? MI_SEGMENT_HUGE : MI_SEGMENT_NORMAL);
+  segment->arena_id = arena_id;
   segment->cookie = (uintptr_t)segment ^ _mi_process_cookie;
   segment->segment_info_slices = info_slices;
   segment->segment_slices = (huge_size > 0 ? segment_size / MI_SEGMENT_SLICE_SIZE : MI_SLICES_PER_SEGMENT);
-  segment->is_zero_init = true;
+  segment->is_zero_init = is_zero;
   // The header span: never free, never purged.
   segment->slices[0].slice_count = (uint32_t)info_slices;
   segment->slices[0].block_size = 1;
@@ -349,7 +361,8 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_stat_decrease(tld->stats->segments, 1);
   mi_test_count(MI_TEST_SEGMENT_FREED);
   if (mi_segment_is_huge(segment)) mi_test_count(MI_TEST_HUGE_SEGMENT_FREED);
-  _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
+  if (segment->arena_id != 0) _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
+  else _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
 }
 
 size_t _mi_segment_size_of_page(const mi_page_t* page) {
@@ -370,19 +383,18 @@ static size_t mi_slices_for_block(size_t block_size) {
 mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t page_alignment,
                                   mi_segments_tld_t* tld) {
   if (page_alignment > MI_BLOCK_ALIGNMENT_MAX || block_size > MI_LARGE_OBJ_SIZE_MAX) {
-    mi_segment_t* segment = mi_segment_alloc(block_size, page_alignment, tld);
+    mi_segment_t* segment = mi_segment_alloc(block_size, page_alignment, heap->arena_id, tld);
     if (segment == NULL) return NULL;
     return &segment->slices[segment->segment_info_slices];
   }
   size_t count = mi_slices_for_block(block_size);
-  mi_page_t* page = mi_segments_span_find(count, tld);
+  mi_page_t* page = mi_segments_span_find(count, heap->arena_id, tld);
   if (page == NULL && !heap->no_reclaim && _mi_abandoned_count() > 0) {
-    if (_mi_segment_try_reclaim_for(heap, count, tld)) page = mi_segments_span_find(count, tld);
+    if (_mi_segment_try_reclaim_for(heap, count, tld)) page = mi_segments_span_find(count, heap->arena_id, tld);
   }
   if (page == NULL) {
-    if (mi_option_is_enabled(mi_option_disallow_os_alloc)) return NULL;
-    if (mi_segment_alloc(0, 0, tld) == NULL) return NULL;
-    page = mi_segments_span_find(count, tld);
+    if (mi_segment_alloc(0, 0, heap->arena_id, tld) == NULL) return NULL;
+    page = mi_segments_span_find(count, heap->arena_id, tld);
   }
   return page;
 }

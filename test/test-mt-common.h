@@ -39,6 +39,7 @@ Time
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdalign.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -641,6 +642,56 @@ static void* mi_mt_watchdog_run(void* arg) {
   return NULL;
 }
 
+// On a crash (e.g. the allocator aborting on a violated invariant, or a
+// segmentation fault after corruption) print the counts the report scripts
+// look for, with async-signal-safe writes only, then die of the same signal.
+static inline size_t mi_mt_signal_format(char* out, const char* key, long long value) {
+  size_t n = 0;
+  const char* prefix = "mi-test: ";
+  while (*prefix) out[n++] = *prefix++;
+  while (*key) out[n++] = *key++;
+  out[n++] = ':'; out[n++] = ' ';
+  if (value < 0) { out[n++] = '-'; value = -value; }
+  char digits[24];
+  size_t count = 0;
+  do { digits[count++] = (char)('0' + (value % 10)); value /= 10; } while (value > 0);
+  while (count > 0) out[n++] = digits[--count];
+  out[n++] = '\n';
+  return n;
+}
+
+static void mi_mt_signal_report(int signal_number) {
+  mi_test_counters_t c;
+  memset(&c, 0, sizeof(c));
+  mi_test_counters_get(&c);
+  char buffer[512];
+  size_t n = 0;
+  n += mi_mt_signal_format(buffer + n, "crash_signal", signal_number);
+  n += mi_mt_signal_format(buffer + n, "corruptions", atomic_load_explicit(&mi_mt_counts.corruptions, memory_order_relaxed));
+  n += mi_mt_signal_format(buffer + n, "claim_overlaps", c.claim_overlaps);
+  n += mi_mt_signal_format(buffer + n, "claims_won", c.claims_won);
+  n += mi_mt_signal_format(buffer + n, "abandons", c.abandons);
+  const char* result = "mi-test: result: CRASH\n";
+  const size_t result_length = strlen(result);
+  memcpy(buffer + n, result, result_length);
+  n += result_length;
+  ssize_t written = write(STDOUT_FILENO, buffer, n);
+  (void)written;
+  raise(signal_number);   // the handler was reset: die of the same signal
+}
+
+static inline void mi_mt_signal_install(void) {
+  const int signals[] = { SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE };
+  for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = &mi_mt_signal_report;
+    action.sa_flags = (int)SA_RESETHAND;
+    sigemptyset(&action.sa_mask);
+    sigaction(signals[i], &action, NULL);
+  }
+}
+
 // Reads the settings from the environment, applies the claim pause, starts
 // the watchdog. `soft_budget` is the normal-build time budget of the loops.
 static inline void mi_mt_init(const char* name, double soft_budget) {
@@ -662,6 +713,7 @@ static inline void mi_mt_init(const char* name, double soft_budget) {
     mi_test_set_claim_pause(mi_mt_settings.claim_pause_us);
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
+  mi_mt_signal_install();
   mi_mt_thread_heap_init();
   pthread_t watchdog;
   if (pthread_create(&watchdog, NULL, &mi_mt_watchdog_run, NULL) == 0) {

@@ -74,6 +74,13 @@ void _mi_os_free(void* base, size_t size, mi_stats_t* stats);
 void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats);
 mi_msecs_t _mi_clock_now(void);
 
+// arena.c: arenas are regions of reserved or program-provided memory that
+// segments are carved from before the OS is asked directly.
+void* _mi_arena_alloc_aligned(size_t size, size_t alignment, size_t align_offset, mi_arena_id_t req_arena_id,
+                              mi_arena_id_t* arena_id, bool* is_zero, mi_stats_t* stats);
+void _mi_arena_free(void* p, size_t size, mi_arena_id_t arena_id, mi_stats_t* stats);
+bool _mi_arena_is_suitable(mi_arena_id_t arena_id, mi_arena_id_t req_arena_id);
+
 // segment-map.c
 void _mi_segment_map_allocated(const mi_segment_t* segment);
 void _mi_segment_map_freed(const mi_segment_t* segment);

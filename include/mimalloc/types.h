@@ -183,6 +183,7 @@ typedef struct mi_segment_s {
   size_t mem_size;       // size of the OS mapping
   size_t segment_size;   // bytes from the segment start that belong to it
   mi_segment_kind_t kind;
+  mi_arena_id_t arena_id; // the arena the memory came from, or 0 for direct OS memory
   uintptr_t cookie;      // segment address ^ process cookie, checked on free in debug builds
 
   // Abandoned-set linkage (guarded by the abandoned set's lock).

@@ -24,7 +24,7 @@ Phase 2 (busy fork): two worker threads allocate and free continuously while
 #include <unistd.h>
 
 #define INHERITED_COUNT  2000
-#define FORK_ROUNDS      24
+#define FORK_ROUNDS      16
 #define CHILD_ALARM_SECONDS 20
 
 static void* inherited[INHERITED_COUNT];
@@ -105,13 +105,13 @@ static size_t churn(uint64_t seed, size_t rounds) {
 
 static void* child_thread_main(void* arg) {
   uintptr_t seed = (uintptr_t)arg;
-  return (void*)(uintptr_t)churn(seed, 8000);
+  return (void*)(uintptr_t)churn(seed, 5000);
 }
 
 // Work of a child process: returns its exit status.
 static int child_work(uint64_t seed, bool fork_grandchild) {
   alarm(CHILD_ALARM_SECONDS);
-  size_t errors = churn(seed, 12000);
+  size_t errors = churn(seed, 8000);
   pthread_t threads[2];
   for (uintptr_t t = 0; t < 2; t++) {
     if (pthread_create(&threads[t], NULL, &child_thread_main, (void*)(uintptr_t)(seed * 10 + t)) != 0) errors++;
@@ -124,7 +124,7 @@ static int child_work(uint64_t seed, bool fork_grandchild) {
   if (fork_grandchild) {
     pid_t grandchild = fork();
     if (grandchild == 0) {
-      _exit(churn(seed + 99, 8000) == 0 ? 0 : 1);
+      _exit(churn(seed + 99, 5000) == 0 ? 0 : 1);
     }
     int status = 0;
     if (grandchild < 0 || waitpid(grandchild, &status, 0) != grandchild || !WIFEXITED(status) || WEXITSTATUS(status) != 0) errors++;
@@ -203,7 +203,7 @@ static void phase_busy_fork(void) {
     fflush(stdout);
     pid_t child = fork();
     if (child == 0) {
-      _exit(child_work(round + 7, round % 8 == 0));
+      _exit(child_work(round + 7, round % 5 == 0));
     }
     OVR_CHECK(child > 0);
     if (child > 0) check_child_status(child, "busy fork", round);

@@ -19,6 +19,9 @@ Checks that
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef int   (*reallocarr_fun_t)(void* p, size_t count, size_t size);
@@ -256,6 +259,49 @@ static void check_cross_thread(void) {
   OVR_CHECKF(bad == 0, "%zu blocks from the exited thread were wrong", bad);
 }
 
+typedef void* (*operator_new_fun_t)(size_t size);
+typedef void* (*operator_new_nothrow_fun_t)(size_t size, const void* tag);
+typedef void  (*operator_delete_fun_t)(void* p);
+
+static void check_cxx_new_without_runtime(void) {
+  operator_new_fun_t operator_new = NULL;
+  operator_new_nothrow_fun_t operator_new_nothrow = NULL;
+  operator_delete_fun_t operator_delete = NULL;
+  ovr_lookup("_Znwm", &operator_new, sizeof(operator_new));
+  ovr_lookup("_ZnwmRKSt9nothrow_t", &operator_new_nothrow, sizeof(operator_new_nothrow));
+  ovr_lookup("_ZdlPv", &operator_delete, sizeof(operator_delete));
+  OVR_CHECK(operator_new != NULL && operator_new_nothrow != NULL && operator_delete != NULL);
+  if (operator_new == NULL || operator_new_nothrow == NULL || operator_delete == NULL) return;
+
+  void* p = operator_new(64);
+  OVR_CHECK(ovr_is_ours(p));
+  operator_delete(p);
+  OVR_CHECK(operator_new_nothrow(ovr_opaque_size(SIZE_MAX / 2 + 1), NULL) == NULL);
+
+  // The throwing form cannot throw without a C++ runtime: it must report and abort.
+  int capture = memfd_create("posix-api-child-stderr", 0);
+  OVR_CHECK(capture >= 0);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t child = fork();
+  if (child == 0) {
+    dup2(capture, 2);
+    signal(SIGABRT, SIG_DFL);
+    void* never = operator_new(ovr_opaque_size(SIZE_MAX / 2 + 1));
+    (void)never;
+    _exit(0);   // must not get here
+  }
+  int status = 0;
+  OVR_CHECK(child > 0 && waitpid(child, &status, 0) == child);
+  OVR_CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+             "failing operator new in a C program: expected SIGABRT, got status 0x%x", (unsigned)status);
+  char text[4096] = { 0 };
+  ssize_t n = pread(capture, text, sizeof(text) - 1, 0);
+  OVR_CHECKF(n > 0 && strstr(text, "mimalloc: error:") != NULL && strstr(text, "bad_alloc") != NULL,
+             "expected a 'mimalloc: error:' message about std::bad_alloc, got: %s", (n > 0 ? text : "(nothing)"));
+  close(capture);
+}
+
 int main(void) {
   ovr_init("override-posix-api");
   check_exports();
@@ -265,5 +311,7 @@ int main(void) {
   check_legacy_aligned();
   check_overflow();
   check_cross_thread();
+  check_cxx_new_without_runtime();
+  OVR_CHECK(!ovr_is_mapped("libstdc++"));   // still no C++ runtime
   return ovr_summary("override-posix-api");
 }
