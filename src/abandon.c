@@ -16,38 +16,122 @@ touch nothing. See doc/ownership.md.
 -----------------------------------------------------------------------------*/
 #include "mimalloc/internal.h"
 
-static mi_lock_t mi_abandoned_lock;
-static mi_segment_t* mi_abandoned_first; // guarded by mi_abandoned_lock
-static mi_segment_t* mi_abandoned_last;  // guarded by mi_abandoned_lock
-static size_t mi_abandoned_size;         // atomic; written under the lock, read without it as a hint
+// ---------------------------------------------------------------------------
+// Sub-processes: each has its own abandoned set.
+// ---------------------------------------------------------------------------
+static mi_subproc_t mi_subproc_default;
+static mi_lock_t mi_subprocs_lock;                       // guards the registry list
+static mi_subproc_t* mi_subprocs = &mi_subproc_default; // guarded by mi_subprocs_lock
 
-size_t _mi_abandoned_count(void) { return mi_atomic_load_relaxed(&mi_abandoned_size); }
+mi_subproc_t* _mi_subproc_main(void) { return &mi_subproc_default; }
 
-void _mi_abandoned_lock_for_fork(void) { _mi_prim_lock(&mi_abandoned_lock); }
-void _mi_abandoned_unlock_after_fork(void) { _mi_prim_unlock(&mi_abandoned_lock); }
+mi_subproc_id_t mi_subproc_main(void) { return (mi_subproc_id_t)&mi_subproc_default; }
 
-// Both called with the lock held.
-static void mi_abandoned_link(mi_segment_t* segment) {
+mi_subproc_id_t mi_subproc_new(void) {
+  void* base;
+  size_t mapped;
+  mi_subproc_t* subproc = (mi_subproc_t*)_mi_os_alloc_aligned(sizeof(mi_subproc_t), _mi_os_page_size(), 0, &base,
+                                                              &mapped, &_mi_stats_main);
+  if (subproc == NULL) return NULL;
+  _mi_prim_lock(&mi_subprocs_lock);
+  subproc->next = mi_subprocs;
+  mi_subprocs = subproc;
+  _mi_prim_unlock(&mi_subprocs_lock);
+  return (mi_subproc_id_t)subproc;
+}
+
+// A sub-process can go once no segment is abandoned in it any more.
+void mi_subproc_delete(mi_subproc_id_t subproc_id) {
+  mi_subproc_t* subproc = (mi_subproc_t*)subproc_id;
+  if (subproc == NULL || subproc == &mi_subproc_default) return;
+  _mi_prim_lock(&subproc->abandoned_lock);
+  bool empty = (subproc->abandoned_first == NULL);
+  _mi_prim_unlock(&subproc->abandoned_lock);
+  if (!empty) {
+    _mi_warning_message("mi_subproc_delete: sub-process %p still has abandoned segments; not deleted\n", subproc_id);
+    return;
+  }
+  _mi_prim_lock(&mi_subprocs_lock);
+  for (mi_subproc_t** p = &mi_subprocs; *p != NULL; p = &(*p)->next) {
+    if (*p == subproc) {
+      *p = subproc->next;
+      break;
+    }
+  }
+  _mi_prim_unlock(&mi_subprocs_lock);
+  _mi_os_free(subproc, _mi_align_up(sizeof(mi_subproc_t), _mi_os_page_size()), &_mi_stats_main);
+}
+
+// Move the calling thread into a sub-process. Only a thread that owns no
+// segments yet can move (its segments would otherwise end up in two sets).
+void mi_subproc_add_current_thread(mi_subproc_id_t subproc_id) {
+  mi_subproc_t* subproc = (mi_subproc_t*)subproc_id;
+  if (subproc == NULL) return;
+  mi_heap_t* heap = mi_heap_get_default();
+  if (!mi_heap_is_initialized(heap)) return;
+  mi_segments_tld_t* tld = &heap->tld->segments;
+  if (tld->subproc == subproc) return;
+  if (tld->empty_segment != NULL && tld->count == 1) _mi_segment_free(tld->empty_segment, tld);
+  if (tld->count != 0) {
+    _mi_warning_message("mi_subproc_add_current_thread: the thread already owns memory; it stays in its sub-process\n");
+    return;
+  }
+  tld->subproc = subproc;
+}
+
+size_t _mi_abandoned_count(mi_subproc_t* subproc) { return mi_atomic_load_relaxed(&subproc->abandoned_count); }
+
+// fork: hold every abandoned-set lock across the fork so the child finds them consistent.
+void _mi_abandoned_lock_for_fork(void) {
+  _mi_prim_lock(&mi_subprocs_lock);
+  for (mi_subproc_t* subproc = mi_subprocs; subproc != NULL; subproc = subproc->next) {
+    _mi_prim_lock(&subproc->abandoned_lock);
+  }
+}
+
+void _mi_abandoned_unlock_after_fork(void) {
+  for (mi_subproc_t* subproc = mi_subprocs; subproc != NULL; subproc = subproc->next) {
+    _mi_prim_unlock(&subproc->abandoned_lock);
+  }
+  _mi_prim_unlock(&mi_subprocs_lock);
+}
+
+// ---------------------------------------------------------------------------
+// The abandoned set of a sub-process
+// ---------------------------------------------------------------------------
+
+// Both called with the set's lock held.
+static void mi_abandoned_link(mi_subproc_t* subproc, mi_segment_t* segment) {
   segment->abandoned_next = NULL;
-  segment->abandoned_prev = mi_abandoned_last;
-  if (mi_abandoned_last != NULL) mi_abandoned_last->abandoned_next = segment;
-  else mi_abandoned_first = segment;
-  mi_abandoned_last = segment;
+  segment->abandoned_prev = subproc->abandoned_last;
+  if (subproc->abandoned_last != NULL) subproc->abandoned_last->abandoned_next = segment;
+  else subproc->abandoned_first = segment;
+  subproc->abandoned_last = segment;
   segment->in_abandoned_set = true;
-  mi_atomic_add_relaxed(&mi_abandoned_size, 1);
+  mi_atomic_add_relaxed(&subproc->abandoned_count, 1);
   mi_test_count(MI_TEST_ABANDONED_NOW_INC);
 }
 
-static void mi_abandoned_unlink(mi_segment_t* segment) {
+static void mi_abandoned_unlink(mi_subproc_t* subproc, mi_segment_t* segment) {
   if (!segment->in_abandoned_set) return;
   if (segment->abandoned_prev != NULL) segment->abandoned_prev->abandoned_next = segment->abandoned_next;
-  else mi_abandoned_first = segment->abandoned_next;
+  else subproc->abandoned_first = segment->abandoned_next;
   if (segment->abandoned_next != NULL) segment->abandoned_next->abandoned_prev = segment->abandoned_prev;
-  else mi_abandoned_last = segment->abandoned_prev;
+  else subproc->abandoned_last = segment->abandoned_prev;
   segment->abandoned_next = segment->abandoned_prev = NULL;
   segment->in_abandoned_set = false;
-  mi_atomic_sub_relaxed(&mi_abandoned_size, 1);
+  mi_atomic_sub_relaxed(&subproc->abandoned_count, 1);
   mi_test_count(MI_TEST_ABANDONED_NOW_DEC);
+}
+
+// Link the segment into its sub-process's set and release ownership, in one
+// critical section so that a claimant always finds a released segment linked.
+static void mi_abandoned_publish(mi_segment_t* segment) {
+  mi_subproc_t* subproc = segment->subproc;
+  _mi_prim_lock(&subproc->abandoned_lock);
+  mi_abandoned_link(subproc, segment);
+  mi_segment_release_to_abandoned(segment); // every owner-only field is final
+  _mi_prim_unlock(&subproc->abandoned_lock);
 }
 
 // Abandon a segment the calling thread owns and whose pages all belong to no
@@ -67,41 +151,39 @@ void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld) {
   tld->count--;
   mi_stat_increase(tld->stats->segments_abandoned, 1);
   mi_test_count(MI_TEST_ABANDON);
-  _mi_prim_lock(&mi_abandoned_lock);
-  mi_abandoned_link(segment);
-  mi_segment_release_to_abandoned(segment); // every owner-only field above is final
-  _mi_prim_unlock(&mi_abandoned_lock);
+  mi_abandoned_publish(segment);
 }
 
 // Claim the next abandoned segment of the set, or NULL. The lock keeps every
 // linked segment alive while we try: a winner must take the lock to unlink a
 // segment before it can ever free it.
-static mi_segment_t* mi_abandoned_claim_next(size_t* tries_left) {
-  if (_mi_abandoned_count() == 0) return NULL;
+static mi_segment_t* mi_abandoned_claim_next(mi_subproc_t* subproc, size_t* tries_left) {
+  if (_mi_abandoned_count(subproc) == 0) return NULL;
   uintptr_t tid = _mi_thread_id();
   mi_segment_t* claimed = NULL;
-  _mi_prim_lock(&mi_abandoned_lock);
-  for (mi_segment_t* segment = mi_abandoned_first; segment != NULL && *tries_left > 0;
+  _mi_prim_lock(&subproc->abandoned_lock);
+  for (mi_segment_t* segment = subproc->abandoned_first; segment != NULL && *tries_left > 0;
        segment = segment->abandoned_next) {
     (*tries_left)--;
     if (mi_segment_claim(segment, tid)) {
       mi_test_count(MI_TEST_CLAIM_WON);
-      mi_abandoned_unlink(segment);
+      mi_abandoned_unlink(subproc, segment);
       claimed = segment;
       break;
     }
     // Someone else (a thread freeing into it) won; it will unlink the segment.
     mi_test_count(MI_TEST_CLAIM_LOST);
   }
-  _mi_prim_unlock(&mi_abandoned_lock);
+  _mi_prim_unlock(&subproc->abandoned_lock);
   return claimed;
 }
 
 // After winning a claim: make sure the segment is out of the set.
 static void mi_abandoned_remove(mi_segment_t* segment) {
-  _mi_prim_lock(&mi_abandoned_lock);
-  mi_abandoned_unlink(segment);
-  _mi_prim_unlock(&mi_abandoned_lock);
+  mi_subproc_t* subproc = segment->subproc;
+  _mi_prim_lock(&subproc->abandoned_lock);
+  mi_abandoned_unlink(subproc, segment);
+  _mi_prim_unlock(&subproc->abandoned_lock);
 }
 
 // Give a claimed segment back to the set, unchanged except for freed pages.
@@ -111,10 +193,7 @@ static void mi_segment_give_back(mi_segment_t* segment, mi_segments_tld_t* tld) 
   segment->abandoned_visits++;
   segment->reclaim_scan = false;
   mi_test_count(MI_TEST_ABANDON);
-  _mi_prim_lock(&mi_abandoned_lock);
-  mi_abandoned_link(segment);
-  mi_segment_release_to_abandoned(segment); // every owner-only field above is final
-  _mi_prim_unlock(&mi_abandoned_lock);
+  mi_abandoned_publish(segment);
 }
 
 // The claimant inspects a segment it just won: collects the blocks other
@@ -173,14 +252,14 @@ static void mi_segment_adopt(mi_segment_t* segment, mi_heap_t* heap, mi_segments
 // A thread needs `slices_needed` free slices: look at a bounded number of
 // abandoned segments, keep those that help, give back the others.
 bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segments_tld_t* tld) {
-  size_t count = _mi_abandoned_count();
+  size_t count = _mi_abandoned_count(tld->subproc);
   long percent = mi_option_get_clamp(mi_option_max_segment_reclaim, 0, 1000000);
   size_t tries = (count * (size_t)percent) / 100;
   if (tries < 8) tries = 8;
   if (tries > count) tries = count;
   bool found = false;
   mi_segment_t* segment;
-  while (!found && (segment = mi_abandoned_claim_next(&tries)) != NULL) {
+  while (!found && (segment = mi_abandoned_claim_next(tld->subproc, &tries)) != NULL) {
     mi_test_count(MI_TEST_RECLAIM_ON_ALLOC);
     if (!mi_segment_inspect(segment, tld)) {
       found = true; // memory went back to the OS; retrying the OS is now cheaper
@@ -224,7 +303,7 @@ size_t _mi_abandoned_reclaim_all(mi_heap_t* heap) {
   mi_segments_tld_t* tld = &heap->tld->segments;
   for (;;) {
     size_t tries = SIZE_MAX;
-    mi_segment_t* segment = mi_abandoned_claim_next(&tries);
+    mi_segment_t* segment = mi_abandoned_claim_next(tld->subproc, &tries);
     if (segment == NULL) break;
     claimed++;
     if (mi_segment_inspect(segment, tld)) mi_segment_adopt(segment, heap, tld);
@@ -232,13 +311,55 @@ size_t _mi_abandoned_reclaim_all(mi_heap_t* heap) {
   return claimed;
 }
 
-// Visit the abandoned segments under the set's lock (for heap visiting).
-bool _mi_abandoned_visit(mi_abandoned_visit_fun* visit, void* arg) {
-  bool ok = true;
-  _mi_prim_lock(&mi_abandoned_lock);
-  for (mi_segment_t* segment = mi_abandoned_first; segment != NULL && ok; segment = segment->abandoned_next) {
-    ok = visit(segment, arg);
+// ---------------------------------------------------------------------------
+// Visiting the blocks of abandoned segments
+// ---------------------------------------------------------------------------
+
+// Visit the pages of a segment the caller has claimed.
+static bool mi_segment_visit_pages(mi_segment_t* segment, int heap_tag, bool visit_blocks, mi_block_visit_fun* visitor,
+                                   void* arg) {
+  for (size_t index = segment->segment_info_slices; index < segment->slice_entries;) {
+    mi_slice_t* page = &segment->slices[index];
+    if (page->block_size > 1 && (heap_tag < 0 || page->heap_tag == heap_tag)) {
+      _mi_page_free_collect(page, true);
+      mi_heap_area_t area;
+      _mi_heap_area_init(&area, page);
+      if (!visitor(NULL, &area, NULL, area.block_size, arg)) return false;
+      if (visit_blocks && !_mi_heap_area_visit_blocks(&area, page, visitor, arg)) return false;
+    }
+    if (mi_segment_is_huge(segment)) break;
+    index += page->slice_count;
   }
-  _mi_prim_unlock(&mi_abandoned_lock);
+  return true;
+}
+
+// Each segment is claimed while it is visited (so nobody reclaims it under
+// the visitor) and given back afterwards; it stays linked in the set, and
+// the set's lock is not held while the visitor runs (it may allocate).
+bool mi_abandoned_visit_blocks(mi_subproc_id_t subproc_id, int heap_tag, bool visit_blocks, mi_block_visit_fun* visitor,
+                               void* arg) {
+  mi_subproc_t* subproc = (mi_subproc_t*)subproc_id;
+  if (subproc == NULL || visitor == NULL) return false;
+  if (!mi_option_is_enabled(mi_option_visit_abandoned)) {
+    _mi_error_message(EINVAL, "mi_abandoned_visit_blocks needs mi_option_visit_abandoned enabled\n");
+    return false;
+  }
+  uintptr_t tid = _mi_thread_id();
+  mi_segment_t* current = NULL;
+  bool ok = true;
+  for (;;) {
+    _mi_prim_lock(&subproc->abandoned_lock);
+    mi_segment_t* next = NULL;
+    if (ok) {
+      // `current` is ours, so nobody can have unlinked it: its successor is valid.
+      next = (current == NULL ? subproc->abandoned_first : current->abandoned_next);
+      while (next != NULL && !mi_segment_claim(next, tid)) next = next->abandoned_next;
+    }
+    if (current != NULL) mi_segment_release_to_abandoned(current); // nothing changed but collected lists
+    _mi_prim_unlock(&subproc->abandoned_lock);
+    current = next;
+    if (current == NULL) break;
+    ok = mi_segment_visit_pages(current, heap_tag, visit_blocks, visitor, arg);
+  }
   return ok;
 }

@@ -19,6 +19,17 @@ inline void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size,
   if (mi_unlikely(block == NULL)) return _mi_malloc_generic(heap, size, zero, 0);
   page->free = mi_block_next(block);
   page->used++;
+#if MI_DEBUG > 0
+  // Per-size statistics cost a few instructions on every allocation: debug builds only.
+  if (page->block_size <= MI_LARGE_OBJ_SIZE_MAX) {
+    mi_stats_t* stats = &heap->tld->stats;
+    mi_stat_increase(stats->malloc_normal, page->block_size);
+    mi_stat_increase(stats->malloc_bins[page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX ? _mi_bin(page->block_size) : MI_BIN_HUGE],
+                     page->block_size);
+    mi_stat_counter_increase(stats->malloc_normal_count, 1);
+  }
+  mi_stat_increase(heap->tld->stats.malloc_requested, size);
+#endif
   if (mi_unlikely(zero)) {
     if (page->free_is_zero) block->next = NULL; // the rest of the block is fresh, zeroed memory
     else memset(block, 0, page->block_size);

@@ -73,7 +73,22 @@ mi_block_t* _mi_page_ptr_unalign(const mi_page_t* page, const void* p) {
   return (mi_block_t*)((uintptr_t)p - adjust);
 }
 
+// Debug builds count frees against the freeing thread's statistics.
+static inline void mi_free_stats(const mi_page_t* page) {
+#if MI_DEBUG > 0
+  mi_heap_t* heap = mi_prim_get_default_heap();
+  if (!mi_heap_is_initialized(heap) || page->block_size > MI_LARGE_OBJ_SIZE_MAX) return;
+  mi_stats_t* stats = &heap->tld->stats;
+  mi_stat_decrease(stats->malloc_normal, page->block_size);
+  mi_stat_decrease(stats->malloc_bins[page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX ? _mi_bin(page->block_size) : MI_BIN_HUGE],
+                   page->block_size);
+#else
+  (void)page;
+#endif
+}
+
 static inline void mi_free_block_local(mi_page_t* page, mi_block_t* block) {
+  mi_free_stats(page);
   mi_block_set_next(block, page->local_free);
   page->local_free = block;
   if (mi_unlikely(--page->used == 0)) {

@@ -309,3 +309,12 @@ bool mi_heap_visit_blocks(const mi_heap_t* heap, bool visit_blocks, mi_block_vis
   mi_visit_args_t args = {visit_blocks, visitor, arg};
   return _mi_heap_visit_pages((mi_heap_t*)heap, &mi_heap_page_visit, &args);
 }
+
+// Guarded allocation (blocks placed against a guard page) is a debugging
+// build mode of mimalloc that this library does not provide; as in
+// mimalloc's builds without it, the sampling settings have no effect.
+void mi_heap_guarded_set_sample_rate(mi_heap_t* heap, size_t sample_rate, size_t seed) {
+  (void)heap, (void)sample_rate, (void)seed;
+}
+
+void mi_heap_guarded_set_size_bound(mi_heap_t* heap, size_t min, size_t max) { (void)heap, (void)min, (void)max; }

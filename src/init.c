@@ -93,6 +93,7 @@ static void mi_tld_init(mi_tld_t* tld, mi_heap_t* heap) {
   tld->heap_backing = heap;
   tld->heaps = NULL;
   tld->segments.stats = &tld->stats;
+  tld->segments.subproc = _mi_subproc_main();
   tld->stats.version = MI_STAT_VERSION;
   for (size_t i = 0; i <= MI_SEGMENT_BIN_MAX; i++) tld->segments.spans[i].slice_count = i;
 }
@@ -196,10 +197,7 @@ void mi_process_init(void) mi_attr_noexcept {
   mi_main_thread_id = _mi_thread_id();
   mi_process_start = _mi_clock_now();
   _mi_process_cookie = (uintptr_t)_mi_prim_random_seed() | 1;
-  _mi_options_init();
-  _mi_verbose_message("process init: version %d.%d.%d%s%s\n", MI_MALLOC_VERSION / 100, (MI_MALLOC_VERSION / 10) % 10,
-                      MI_MALLOC_VERSION % 10, (MI_DEBUG > 0 ? " (debug)" : ""),
-                      (MI_LEGACY_OWNERSHIP ? " (LEGACY OWNERSHIP: test-only build with racy segment claims)" : ""));
+  _mi_options_init(); // prints the version and the options when verbose
   _mi_prim_thread_init_auto_done(&mi_thread_done_key);
   _mi_prim_at_fork(&mi_fork_prepare, &mi_fork_after, &mi_fork_after);
   _mi_thread_ensure_initialized();

@@ -81,16 +81,22 @@ void _mi_options_init(void) {
     mi_assert(desc->option == (mi_option_t)i);
     if (desc->init == MI_OPTION_UNINIT) mi_option_init(desc);
   }
-  if (mi_option_is_enabled(mi_option_verbose)) {
-    for (int i = 0; i < _mi_option_last; i++) {
-      const mi_option_desc_t* desc = &mi_options[i];
-      if (desc->option == mi_option_deprecated_segment_cache || desc->option == mi_option_deprecated_page_reset ||
-          desc->option == mi_option_deprecated_segment_reset) {
-        continue;
-      }
-      _mi_verbose_message("option '%s': %ld%s%s\n", desc->name, desc->value, desc->is_size ? " KiB" : "",
-                          desc->is_acted_on ? "" : " (accepted, not acted on)");
+  if (mi_option_is_enabled(mi_option_verbose)) mi_options_print();
+}
+
+void mi_options_print(void) mi_attr_noexcept {
+  _mi_message("version %d.%d.%d%s%s\n", MI_MALLOC_VERSION / 100, (MI_MALLOC_VERSION / 10) % 10, MI_MALLOC_VERSION % 10,
+              (MI_DEBUG > 0 ? " (debug)" : ""),
+              (MI_LEGACY_OWNERSHIP ? " (LEGACY OWNERSHIP: test-only build with racy segment claims)" : ""));
+  for (int i = 0; i < _mi_option_last; i++) {
+    mi_option_desc_t* desc = &mi_options[i];
+    if (desc->option == mi_option_deprecated_segment_cache || desc->option == mi_option_deprecated_page_reset ||
+        desc->option == mi_option_deprecated_segment_reset) {
+      continue;
     }
+    if (desc->init == MI_OPTION_UNINIT) mi_option_init(desc);
+    _mi_message("option '%s': %ld%s%s\n", desc->name, desc->value, desc->is_size ? " KiB" : "",
+                desc->is_acted_on ? "" : " (accepted, not acted on)");
   }
 }
 

@@ -138,6 +138,7 @@ void _mi_page_init(mi_heap_t* heap, mi_page_t* page, size_t block_size) {
   mi_assert_internal(block_size > 0);
   size_t page_size = _mi_segment_size_of_page(page);
   mi_page_set_heap(page, heap);
+  page->heap_tag = heap->tag;
   page->block_size = block_size;
   page->reserved = (uint32_t)(page_size / block_size);
   mi_assert_internal(page->reserved > 0);

@@ -307,6 +307,7 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   segment->segment_size = segment_size;
   segment->kind = (huge_size > 0 ? MI_SEGMENT_HUGE : MI_SEGMENT_NORMAL);
   segment->arena_id = arena_id;
+  segment->subproc = tld->subproc;
   segment->cookie = (uintptr_t)segment ^ _mi_process_cookie;
   segment->segment_info_slices = info_slices;
   segment->segment_slices = (huge_size > 0 ? segment_size / MI_SEGMENT_SLICE_SIZE : MI_SLICES_PER_SEGMENT);
@@ -389,7 +390,7 @@ mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t pag
   }
   size_t count = mi_slices_for_block(block_size);
   mi_page_t* page = mi_segments_span_find(count, heap->arena_id, tld);
-  if (page == NULL && !heap->no_reclaim && _mi_abandoned_count() > 0) {
+  if (page == NULL && !heap->no_reclaim && _mi_abandoned_count(tld->subproc) > 0) {
     if (_mi_segment_try_reclaim_for(heap, count, tld)) page = mi_segments_span_find(count, heap->arena_id, tld);
   }
   if (page == NULL) {

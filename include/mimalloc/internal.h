@@ -106,11 +106,10 @@ void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld);
 bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segments_tld_t* tld);
 bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap);
 size_t _mi_abandoned_reclaim_all(mi_heap_t* heap);
-size_t _mi_abandoned_count(void);
+size_t _mi_abandoned_count(mi_subproc_t* subproc);
+mi_subproc_t* _mi_subproc_main(void);
 void _mi_abandoned_lock_for_fork(void);
 void _mi_abandoned_unlock_after_fork(void);
-typedef bool(mi_abandoned_visit_fun)(mi_segment_t* segment, void* arg);
-bool _mi_abandoned_visit(mi_abandoned_visit_fun* visit, void* arg);
 
 // page-queue.c
 uint8_t _mi_bin(size_t size);

@@ -45,7 +45,7 @@ void _mi_prim_yield(void);
 uint64_t _mi_prim_random_seed(void);
 
 // A simple lock (the abandoned set and process-wide lists; never on a fast path).
-typedef struct mi_lock_s { int state; } mi_lock_t;
+typedef struct mi_lock_s mi_lock_t;
 void _mi_prim_lock(mi_lock_t* lock);
 void _mi_prim_unlock(mi_lock_t* lock);
 

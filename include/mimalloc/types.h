@@ -122,7 +122,8 @@ typedef struct mi_page_s {
                            // if its block needed it (the block hand-off orders the write)
     } x;
   } flags;
-  uint8_t reserved_pad[2];
+  uint8_t heap_tag;        // tag of the heap the page was made for (for visiting)
+  uint8_t reserved_pad;
 
   // Blocks (owner only, except `xthread_free` and `xheap`).
   uint32_t capacity;       // blocks made available so far (lazily extended); <= reserved
@@ -169,6 +170,21 @@ typedef enum mi_segment_kind_e {
 
 typedef int64_t mi_msecs_t;
 
+// The lock of the platform layer (see prim.h).
+typedef struct mi_lock_s {
+  int state;
+} mi_lock_t;
+
+// A sub-process: threads of one sub-process only ever reclaim segments
+// abandoned by threads of the same sub-process. It owns an abandoned set.
+typedef struct mi_subproc_s {
+  mi_lock_t abandoned_lock;                 // guards the list below
+  struct mi_segment_s* abandoned_first;     // guarded by abandoned_lock
+  struct mi_segment_s* abandoned_last;      // guarded by abandoned_lock
+  size_t abandoned_count;                   // atomic; written under the lock, read as a hint without it
+  struct mi_subproc_s* next;                // all sub-processes (for fork), guarded by the registry lock
+} mi_subproc_t;
+
 // A segment is aligned to MI_SEGMENT_ALIGN so `ptr & ~MI_SEGMENT_MASK` finds it.
 //
 // Ownership: `thread_id` is the owning thread's id, or 0 while the segment is
@@ -187,6 +203,7 @@ typedef struct mi_segment_s {
   uintptr_t cookie;      // segment address ^ process cookie, checked on free in debug builds
 
   // Abandoned-set linkage (guarded by the abandoned set's lock).
+  mi_subproc_t* subproc;  // the sub-process whose abandoned set this segment goes to
   struct mi_segment_s* abandoned_next;
   struct mi_segment_s* abandoned_prev;
   bool in_abandoned_set;
@@ -254,6 +271,7 @@ typedef struct mi_segments_tld_s {
   mi_segment_t* purge_last;
   size_t generic_count;        // calls of the generic allocation path (to pace periodic work)
   mi_segment_t* empty_segment; // one empty segment kept for reuse instead of unmapping it
+  mi_subproc_t* subproc;       // the thread's sub-process
   bool exiting;                // the thread is ending: free empty segments at once
   mi_stats_t* stats;
 } mi_segments_tld_t;
