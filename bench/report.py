@@ -40,7 +40,7 @@ def read_text(path):
         return ""
 
 
-def machine_facts():
+def machine_facts(load):
     cpu = "?"
     for line in read_text("/proc/cpuinfo").splitlines():
         if line.startswith("model name"):
@@ -58,6 +58,7 @@ def machine_facts():
         ("Debian", debian),
         ("compiler (workloads)", gcc + ", -O2 -pthread"),
         ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        ("load average (1/5/15 min) at start / end", load or "?"),
     ]
 
 
@@ -318,6 +319,8 @@ def main():
     parser.add_argument("--reps", required=True)
     parser.add_argument("--sizes", default="")
     parser.add_argument("--callgrind", default="")
+    parser.add_argument("--commit", default="?", help="repository commit the run was made from")
+    parser.add_argument("--load", default="", help="load averages at start and end, for the report")
     parser.add_argument("--out", required=True, help="output path prefix (without .md/.png)")
     parser.add_argument("--allocator", action="append", default=[], help="LABEL=PATH, for the report")
     args = parser.parse_args()
@@ -337,12 +340,14 @@ def main():
     out.append("")
     out.append("## Machine")
     out.append("")
-    out.append(markdown_table(["", ""], [[k, v] for k, v in machine_facts()], align_right_from=2))
+    out.append(markdown_table(["", ""], [[k, v] for k, v in machine_facts(args.load)], align_right_from=2))
     out.append("")
     out.append("## Allocators")
     out.append("")
     out.append(markdown_table(["label", "library"], [a.split("=", 1) for a in args.allocator if "=" in a],
                               align_right_from=2))
+    out.append("")
+    out.append(f"`ours` was built from commit `{args.commit}` of this repository (release build).")
     out.append("")
     out.append("## Workloads and sizes")
     out.append("")
@@ -377,6 +382,19 @@ def main():
         out.append("")
         out.append(ratio_table(results, ratio_matrix(results, "wall", glibc)))
         out.append("")
+    if "cpu" in results.rows[0]:
+        out.append("## CPU time (user + system seconds, median)")
+        out.append("")
+        out.append("Less sensitive than wall time to other load on the machine, but it counts spinning and "
+                   "yielding threads too.")
+        out.append("")
+        out.append(value_table(results, "cpu", 1.0, 3))
+        out.append("")
+        if mimalloc:
+            out.append(f"## CPU time ratio to {mimalloc} (lower is better)")
+            out.append("")
+            out.append(ratio_table(results, ratio_matrix(results, "cpu", mimalloc)))
+            out.append("")
     out.append("## Peak RSS (MiB, median)")
     out.append("")
     out.append(value_table(results, "maxrss_kb", 1024.0, 1))

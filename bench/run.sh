@@ -116,7 +116,8 @@ for i in "${!labels[@]}"; do
 done
 
 runs="$run_dir/runs.tsv"
-printf 'rep\tworkload\tallocator\tstatus\twall\tmaxrss_kb\tsummary\n' >"$runs"
+printf 'rep\tworkload\tallocator\tstatus\twall\tmaxrss_kb\tcpu\tsummary\n' >"$runs"
+load_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
 failures=0
 started=$(date +%s)
 for rep in $(seq 1 "$reps"); do
@@ -129,10 +130,11 @@ for rep in $(seq 1 "$reps"); do
       log="$run_dir/logs/$workload.$label.$rep"
       "$build/bench_measure" --out "$log.measure" --preload "${paths[$i]}" --timeout "$timeout" \
         -- "$build/$workload" "${size_of[$workload]}" >"$log.out" 2>"$log.err" || true
-      read -r status wall rss _ <"$log.measure"
+      read -r status wall rss user sys _ <"$log.measure"
       status=${status#status=}; wall=${wall#wall=}; rss=${rss#maxrss_kb=}
+      cpu=$(awk -v u="${user#user=}" -v s="${sys#sys=}" 'BEGIN { printf "%.3f", u + s }')
       summary=$(grep -E '^workload=' "$log.out" | tail -n 1 | tr '\t' ' ' || true)
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$workload" "$label" "$status" "$wall" "$rss" "$summary" >>"$runs"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$workload" "$label" "$status" "$wall" "$rss" "$cpu" "$summary" >>"$runs"
       if [ "$status" != "exit:0" ]; then
         failures=$((failures + 1))
         bench_log "FAILED: $workload under $label (rep $rep): $status; stderr:"
@@ -168,7 +170,7 @@ for workload in "${workloads[@]}"; do sizes="$sizes $workload=${size_of[$workloa
 allocator_args=()
 for i in "${!labels[@]}"; do allocator_args+=(--allocator "${labels[$i]}=${paths[$i]:-(none: glibc malloc)}"); done
 python3 "$BENCH_ROOT/bench/report.py" --runs "$runs" --mode "$mode" --reps "$reps" --sizes "${sizes# }" \
-  --callgrind "$callgrind_tsv" --out "$out_dir/results-$mode" "${allocator_args[@]}" \
+  --callgrind "$callgrind_tsv" --commit "$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" --load "$load_start / $(cut -d ' ' -f 1-3 /proc/loadavg)" --out "$out_dir/results-$mode" "${allocator_args[@]}" \
   || bench_die "writing the report failed"
 cp "$runs" "$out_dir/results-$mode.tsv"
 bench_log "wrote $out_dir/results-$mode.md (and .png, .tsv) in $(( $(date +%s) - started )) s"

@@ -15,13 +15,15 @@ friends. glibc implements them on top of `malloc`, so they already return our
 blocks, and not overriding them keeps glibc's exact behaviour.
 
 This file is compiled into the shared library, the static library and
-mimalloc.o, but never into the `mimalloc-test` variant (MI_TESTING): the test
-programs link that variant and must keep the system allocator for their own
-malloc calls.
+mimalloc.o. It is empty unless the build asks for the override
+(MI_MALLOC_OVERRIDE, CMake option MI_OVERRIDE), and always empty in the
+`mimalloc-test` variant (MI_TESTING): the test programs link that variant and
+must keep the system allocator for their own malloc calls.
 
 Every exported symbol gets default visibility explicitly, because the library
 is built with -fvisibility=hidden. Each definition is a one-line forward to the
-`mi_` function; with optimization it compiles to a single jump.
+`mi_` function; with optimization it compiles to a single jump (through the
+PLT in the shared library, unless it is linked with -Bsymbolic-functions).
 -----------------------------------------------------------------------------*/
 #if !defined(MI_TESTING) && defined(MI_MALLOC_OVERRIDE)
 
@@ -238,7 +240,7 @@ mi_override_export void  _ZdaPvSt11align_val_tRKSt9nothrow_t(void* p, size_t ali
 #endif // ELF and gcc/clang
 
 #else
-  // The test variant keeps the system allocator; ISO C wants at least one
+  // No override (test variant, or MI_OVERRIDE=OFF); ISO C wants at least one
   // declaration in a translation unit.
-  typedef int mi_override_disabled_for_testing_t;
-#endif // !MI_TESTING
+  typedef int mi_override_disabled_t;
+#endif // !MI_TESTING && MI_MALLOC_OVERRIDE

@@ -183,7 +183,12 @@ void mi_free(void* p) mi_attr_noexcept {
 #endif
   const bool is_local = mi_segment_is_owned_by_me(segment);
   if (mi_likely(is_local && page->flags.full_aligned == 0)) {
-    mi_free_block_local(page, (mi_block_t*)p);
+    // Fast path: the owner frees into a page that is not full and has no aligned blocks.
+    mi_block_t* const block = (mi_block_t*)p;
+    mi_free_stats(page);
+    mi_block_set_next(block, page->local_free);
+    page->local_free = block;
+    if (mi_unlikely(--page->used == 0) && page->retire_expire == 0) _mi_page_retire(page);
   } else {
     _mi_free_generic(segment, page, is_local, p);
   }

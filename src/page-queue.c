@@ -8,21 +8,6 @@ caches, per word size up to MI_SMALL_SIZE_MAX, the first page of the bin.
 -----------------------------------------------------------------------------*/
 #include "mimalloc/internal.h"
 
-// Bin of a size: 1, 2, 4, 6, 8 words exactly, then four bins per power of two.
-uint8_t _mi_bin(size_t size) {
-  size_t wsize = _mi_wsize_from_size(size);
-  if (wsize <= 1) return 1;
-  if (wsize <= 8) return (uint8_t)((wsize + 1) & ~(size_t)1);
-  if (wsize > MI_MEDIUM_OBJ_WSIZE_MAX) return MI_BIN_HUGE;
-  // With w = wsize - 1 and b its highest bit, the bin is 4*b plus the two
-  // bits below b, shifted so that wsize 9 lands right after bin 8.
-  size_t w = wsize - 1;
-  size_t b = mi_bsr(w);
-  uint8_t bin = (uint8_t)(((b << 2) + ((w >> (b - 2)) & 3)) - 3);
-  mi_assert_internal(bin > 8 && bin < MI_BIN_HUGE);
-  return bin;
-}
-
 // Largest size in a bin (the block size of its pages).
 size_t _mi_bin_size(uint8_t bin) {
   if (bin == 0 || bin >= MI_BIN_HUGE) return (bin == MI_BIN_HUGE ? MI_LARGE_OBJ_SIZE_MAX : 0);
@@ -36,16 +21,6 @@ size_t mi_good_size(size_t size) mi_attr_noexcept {
   if (size <= MI_MEDIUM_OBJ_SIZE_MAX) return _mi_bin_size(_mi_bin(size == 0 ? 1 : size));
   if (size > MI_MAX_ALLOC_SIZE) return size;
   return _mi_align_up(size, _mi_os_page_size());
-}
-
-mi_page_queue_t* _mi_page_queue_of(const mi_page_t* page) {
-  mi_heap_t* heap = mi_page_heap(page);
-  mi_assert_internal(heap != NULL);
-  uint8_t bin;
-  if (mi_page_is_full(page)) bin = MI_BIN_FULL;
-  else if (page->block_size > MI_MEDIUM_OBJ_SIZE_MAX) bin = MI_BIN_HUGE;
-  else bin = _mi_bin(page->block_size);
-  return &heap->pages[bin];
 }
 
 // Keep the direct table in step with the first page of a small bin. All word

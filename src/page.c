@@ -12,7 +12,7 @@ with free blocks.
 // Extend a page's free list by at most this many bytes at a time, so a
 // program touches (and commits) only the memory it uses.
 #define MI_MAX_EXTEND_SIZE (4 * 1024)
-#define MI_MIN_EXTEND      (4)
+#define MI_MIN_EXTEND      (8)
 // Pages up to this block size stay a while when they become empty.
 #define MI_MAX_RETIRE_SIZE MI_MEDIUM_OBJ_SIZE_MAX
 #define MI_RETIRE_CYCLES   (16)
@@ -191,6 +191,10 @@ void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue, bool force) {
 
 // The page's last block was freed. Keep it a while if it is the only page of
 // its size (so alternating allocation and free does not thrash), else free it.
+static void mi_page_retire_refresh(mi_page_t* page) {
+  page->retire_expire = (page->block_size <= MI_SMALL_OBJ_SIZE_MAX ? MI_RETIRE_CYCLES : MI_RETIRE_CYCLES / 4);
+}
+
 void _mi_page_retire(mi_page_t* page) {
   mi_heap_t* heap = mi_page_heap(page);
   mi_page_queue_t* queue = _mi_page_queue_of(page);
@@ -198,7 +202,7 @@ void _mi_page_retire(mi_page_t* page) {
   if (mi_likely(bsize <= MI_MAX_RETIRE_SIZE && !mi_page_queue_is_special(queue))) {
     if (queue->last == page && queue->first == page) {
       mi_stat_counter_increase(heap->tld->stats.pages_retire, 1);
-      page->retire_expire = (bsize <= MI_SMALL_OBJ_SIZE_MAX ? MI_RETIRE_CYCLES : MI_RETIRE_CYCLES / 4);
+      mi_page_retire_refresh(page);
       size_t bin = (size_t)(queue - heap->pages);
       if (bin < heap->page_retired_min) heap->page_retired_min = bin;
       if (bin > heap->page_retired_max) heap->page_retired_max = bin;
@@ -295,7 +299,9 @@ static mi_page_t* mi_find_free_page(mi_heap_t* heap, size_t size) {
   if (page != NULL) {
     _mi_page_free_collect(page, false);
     if (mi_page_immediate_available(page)) {
-      page->retire_expire = 0;
+      // A retired page in use again restarts its countdown instead of leaving
+      // retirement: its next "empty" moment then costs the free path nothing.
+      if (page->retire_expire != 0) mi_page_retire_refresh(page);
       return page;
     }
   }
@@ -372,7 +378,7 @@ void* _mi_malloc_generic(mi_heap_t* heap, size_t size, bool zero, size_t huge_al
   }
   mi_segments_tld_t* stld = &heap->tld->segments;
   _mi_deferred_free(heap, false);
-  _mi_heap_delayed_free_partial(heap);
+  if (mi_atomic_load_relaxed(&heap->thread_delayed_free) != NULL) _mi_heap_delayed_free_partial(heap);
   if ((++stld->generic_count & 31) == 0) _mi_segments_collect(false, stld);
 
   mi_page_t* page = mi_find_page(heap, size, huge_alignment);

@@ -176,7 +176,7 @@ static void mi_segment_span_free(mi_segment_t* segment, size_t index, size_t cou
   if (count > 1) {
     mi_slice_t* last = &segment->slices[index + count - 1];
     last->slice_count = 0;
-    last->slice_offset = (uint32_t)(count - 1);
+    last->slice_offset = (uint32_t)((count - 1) * sizeof(mi_slice_t));
     last->block_size = 0;
   }
   if (allow_purge) mi_segment_schedule_purge(segment, index, count, tld);
@@ -225,7 +225,7 @@ static mi_page_t* mi_segment_span_allocate(mi_segment_t* segment, size_t index, 
   for (size_t i = 1; i < count; i++) {
     mi_slice_t* interior = slice + i;
     interior->slice_count = 0;
-    interior->slice_offset = (uint32_t)i;
+    interior->slice_offset = (uint32_t)(i * sizeof(mi_slice_t));
     interior->block_size = 1;
   }
   mi_page_t* page = slice;
@@ -316,15 +316,21 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   segment->slices[0].slice_count = (uint32_t)info_slices;
   segment->slices[0].block_size = 1;
   for (size_t i = 1; i < info_slices; i++) {
-    segment->slices[i].slice_offset = (uint32_t)i;
+    segment->slices[i].slice_offset = (uint32_t)(i * sizeof(mi_slice_t));
     segment->slices[i].block_size = 1;
   }
   mi_bits_set(segment->dirty_mask, 0, info_slices, true);
   mi_segment_owner_init(segment, _mi_thread_id());
 
   if (huge_size > 0) {
-    // One page entry covers the whole block; lookups beyond it clamp to it.
+    // One page entry covers the whole block. A block pointer is at most one
+    // segment size past the segment start (see _mi_ptr_segment), so every
+    // entry up to the last one points back to the page.
     segment->slice_entries = info_slices + 1;
+    for (size_t i = info_slices + 1; i <= MI_SLICES_PER_SEGMENT; i++) {
+      segment->slices[i].slice_offset = (uint32_t)((i - info_slices) * sizeof(mi_slice_t));
+      segment->slices[i].block_size = 1;
+    }
     mi_slice_t* page = &segment->slices[info_slices];
     page->slice_count = 1;
     page->slice_offset = 0;
@@ -336,7 +342,7 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   } else {
     segment->slice_entries = MI_SLICES_PER_SEGMENT;
   }
-  segment->slices[segment->slice_entries].block_size = 1; // sentinel: never a free neighbour
+  if (huge_size == 0) segment->slices[segment->slice_entries].block_size = 1; // sentinel: never a free neighbour
 
   _mi_segment_map_allocated(segment);
   tld->count++;
@@ -472,7 +478,7 @@ void _mi_segment_slices_check(const mi_segment_t* segment) {
     if (mi_segment_is_huge(segment)) break;
     size_t last = index + slice->slice_count - 1;
     mi_assert_internal(last < segment->slice_entries);
-    mi_assert_internal(segment->slices[last].slice_offset == slice->slice_count - 1);
+    mi_assert_internal(segment->slices[last].slice_offset == (slice->slice_count - 1) * sizeof(mi_slice_t));
     index += slice->slice_count;
   }
   mi_assert_internal(used == segment->used);

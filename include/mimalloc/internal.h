@@ -80,11 +80,14 @@ void* _mi_arena_alloc_aligned(size_t size, size_t alignment, size_t align_offset
                               mi_arena_id_t* arena_id, bool* is_zero, mi_stats_t* stats);
 void _mi_arena_free(void* p, size_t size, mi_arena_id_t arena_id, mi_stats_t* stats);
 bool _mi_arena_is_suitable(mi_arena_id_t arena_id, mi_arena_id_t req_arena_id);
+void _mi_arenas_init(void); // reserve what the reserve_* options ask for (from mi_process_init)
 
-// segment-map.c
+// segment-map.c: one bit per MI_SEGMENT_SIZE unit of a 48-bit address space
+#define MI_SEGMENT_MAP_UNITS ((size_t)1 << (48 - MI_SEGMENT_SHIFT))
+#define MI_SEGMENT_MAP_WORDS (MI_SEGMENT_MAP_UNITS / (8 * sizeof(uintptr_t)))
+extern mi_decl_hidden uintptr_t _mi_segment_map[MI_SEGMENT_MAP_WORDS];
 void _mi_segment_map_allocated(const mi_segment_t* segment);
 void _mi_segment_map_freed(const mi_segment_t* segment);
-bool _mi_segment_map_contains(const void* segment);
 
 // segment.c
 mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t page_alignment,
@@ -112,14 +115,12 @@ void _mi_abandoned_lock_for_fork(void);
 void _mi_abandoned_unlock_after_fork(void);
 
 // page-queue.c
-uint8_t _mi_bin(size_t size);
 size_t _mi_bin_size(uint8_t bin);
 void _mi_page_queue_push(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page);
 void _mi_page_queue_remove(mi_page_queue_t* queue, mi_page_t* page);
 void _mi_page_queue_move_to_front(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page);
 void _mi_page_queue_enqueue_from(mi_page_queue_t* to, mi_page_queue_t* from, mi_page_t* page);
 size_t _mi_page_queue_append(mi_heap_t* heap, mi_page_queue_t* to, mi_page_queue_t* from);
-mi_page_queue_t* _mi_page_queue_of(const mi_page_t* page);
 void _mi_heap_queue_first_update(mi_heap_t* heap, const mi_page_queue_t* queue);
 
 // page.c
@@ -281,17 +282,28 @@ static inline size_t mi_slice_index(const mi_slice_t* slice) {
 }
 
 static inline mi_slice_t* mi_slice_first(const mi_slice_t* slice) {
-  mi_slice_t* start = (mi_slice_t*)((uint8_t*)slice - slice->slice_offset * sizeof(mi_slice_t));
+  mi_slice_t* start = (mi_slice_t*)((uint8_t*)slice - slice->slice_offset);
   return start;
 }
 
-// The page descriptor of a pointer inside `segment`.
+// The page descriptor of a block pointer inside `segment`. The pointer is at
+// most MI_SEGMENT_SIZE past the segment start (see _mi_ptr_segment), so the
+// index is at most MI_SLICES_PER_SEGMENT; every slice of a page (and, in a
+// huge segment, every entry) points back to the page's first slice.
 static inline mi_page_t* _mi_segment_page_of(const mi_segment_t* segment, const void* p) {
-  ptrdiff_t diff = (uint8_t*)p - (uint8_t*)segment;
-  size_t index = (size_t)diff >> MI_SEGMENT_SLICE_SHIFT;
-  if (mi_unlikely(index >= segment->slice_entries)) index = segment->slice_entries - 1;
-  const mi_slice_t* slice = &segment->slices[index];
-  return mi_slice_first(slice);
+  size_t index = (size_t)((uint8_t*)p - (uint8_t*)segment) >> MI_SEGMENT_SLICE_SHIFT;
+  mi_assert_internal(index <= MI_SLICES_PER_SEGMENT);
+  return mi_slice_first(&segment->slices[index]);
+}
+
+// Is a segment of ours at this (segment-aligned) address? Relaxed: a pointer
+// to a live block reaches another thread only through the program's own
+// synchronisation, which also orders the bit set when the segment was made.
+static inline bool _mi_segment_map_contains(const void* segment) {
+  uintptr_t unit = (uintptr_t)segment >> MI_SEGMENT_SHIFT;
+  if (mi_unlikely(unit >= MI_SEGMENT_MAP_UNITS)) return false;
+  uintptr_t word = mi_atomic_load_relaxed(&_mi_segment_map[unit / (8 * sizeof(uintptr_t))]);
+  return ((word >> (unit % (8 * sizeof(uintptr_t)))) & 1) != 0;
 }
 
 static inline mi_page_t* _mi_ptr_page(const void* p) { return _mi_segment_page_of(_mi_ptr_segment(p), p); }
@@ -355,6 +367,21 @@ static inline bool mi_page_queue_is_special(const mi_page_queue_t* queue) {
   return (queue->block_size > MI_LARGE_OBJ_SIZE_MAX);
 }
 
+// Bin of a size: 1, 2, 4, 6, 8 words exactly, then four bins per power of two.
+static inline uint8_t _mi_bin(size_t size) {
+  size_t wsize = _mi_wsize_from_size(size);
+  if (wsize <= 1) return 1;
+  if (wsize <= 8) return (uint8_t)((wsize + 1) & ~(size_t)1);
+  if (wsize > MI_MEDIUM_OBJ_WSIZE_MAX) return MI_BIN_HUGE;
+  // With w = wsize - 1 and b its highest bit, the bin is 4*b plus the two
+  // bits below b, shifted so that wsize 9 lands right after bin 8.
+  size_t w = wsize - 1;
+  size_t b = mi_bsr(w);
+  uint8_t bin = (uint8_t)(((b << 2) + ((w >> (b - 2)) & 3)) - 3);
+  mi_assert_internal(bin > 8 && bin < MI_BIN_HUGE);
+  return bin;
+}
+
 static inline mi_page_queue_t* mi_page_queue(const mi_heap_t* heap, size_t size) {
   return &((mi_heap_t*)heap)->pages[_mi_bin(size)];
 }
@@ -365,6 +392,16 @@ static inline void mi_block_set_next(mi_block_t* block, mi_block_t* next) { bloc
 static inline bool mi_segment_is_huge(const mi_segment_t* segment) { return (segment->kind == MI_SEGMENT_HUGE); }
 
 static inline uint8_t* mi_page_start(const mi_page_t* page) { return page->page_start; }
+
+// The queue a page of the heap is in.
+static inline mi_page_queue_t* _mi_page_queue_of(const mi_page_t* page) {
+  mi_heap_t* heap = mi_page_heap(page);
+  uint8_t bin;
+  if (mi_page_is_full(page)) bin = MI_BIN_FULL;
+  else if (page->block_size > MI_MEDIUM_OBJ_SIZE_MAX) bin = MI_BIN_HUGE;
+  else bin = _mi_bin(page->block_size);
+  return &heap->pages[bin];
+}
 
 #include "ownership.h"
 

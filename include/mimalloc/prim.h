@@ -25,6 +25,9 @@ void _mi_prim_os_config(mi_os_config_t* config);
 // Map `size` bytes of read/write memory, optionally near `hint`. Returns 0 or an errno.
 int _mi_prim_mmap(void* hint, size_t size, bool allow_large, void** addr);
 int _mi_prim_munmap(void* addr, size_t size);
+// Map `size` bytes (a multiple of 1 GiB) backed by 1 GiB huge pages. Returns 0 or an errno;
+// fails (ENOMEM) when the system has no such pages reserved.
+int _mi_prim_mmap_huge_pages(void* hint, size_t size, void** addr);
 // Tell the OS the memory contents are no longer needed; it reads back as zero.
 int _mi_prim_purge(void* addr, size_t size);
 

@@ -105,7 +105,7 @@ typedef enum mi_delayed_e {
 typedef struct mi_page_s {
   // Span bookkeeping (owner only).
   uint32_t slice_count;  // slices in the span, valid at the first slice; 0 elsewhere
-  uint32_t slice_offset; // distance in slices back to the span's first slice
+  uint32_t slice_offset; // distance in bytes back to the span's first slice (a multiple of sizeof(mi_slice_t))
   uint8_t is_committed;  // memory of this span is accessible
   uint8_t is_zero_init;  // all blocks were zero when the page was set up
   uint8_t free_is_zero;  // every block in `free` is zero (fresh OS memory)

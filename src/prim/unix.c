@@ -50,6 +50,21 @@ int _mi_prim_mmap(void* hint, size_t size, bool allow_large, void** addr) {
 
 int _mi_prim_munmap(void* addr, size_t size) { return (munmap(addr, size) == 0 ? 0 : errno); }
 
+int _mi_prim_mmap_huge_pages(void* hint, size_t size, void** addr) {
+  *addr = NULL;
+#if defined(MAP_HUGETLB) && defined(MAP_HUGE_SHIFT)
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_HUGETLB | (30 << MAP_HUGE_SHIFT); // 2^30: 1 GiB pages
+  void* p = mmap(hint, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (p == MAP_FAILED) return errno;
+  *addr = p;
+  return 0;
+#else
+  (void)hint;
+  (void)size;
+  return ENOMEM;
+#endif
+}
+
 int _mi_prim_purge(void* addr, size_t size) {
   // MADV_DONTNEED drops the pages at once (RSS falls); the range reads back as zeros.
   return (madvise(addr, size, MADV_DONTNEED) == 0 ? 0 : errno);

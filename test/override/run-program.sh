@@ -15,8 +15,9 @@
 # Exit status 77 (CTest SKIP_RETURN_CODE) when a --require'd program is not
 # installed; 1 on any failure.
 #
-# Each run gets a fresh scratch directory in $OVERRIDE_SCRATCH, and both runs
-# share $OVERRIDE_SHARED for inputs generated once. The environment is made
+# Each run gets a fresh scratch directory in $OVERRIDE_SCRATCH (removed after
+# a successful comparison), and both runs share $OVERRIDE_SHARED for inputs
+# generated once. The environment is made
 # deterministic (LC_ALL=C, TZ=UTC) and cleared of MIMALLOC_* settings and any
 # outer LD_PRELOAD. Stdout/stderr of both runs stay in <dir>/<name>/ for
 # inspection.
@@ -122,5 +123,6 @@ if [ $failed != 0 ]; then
   echo "$name: FAILED (outputs kept in $out)"
   exit 1
 fi
+rm -rf "$out"/scratch-*      # keep the outputs, drop the (large) scratch files
 echo "$name: OK"
 exit 0
