@@ -309,6 +309,13 @@ unset multiplot
     os.remove(data_path)
     if result.returncode != 0:
         return "gnuplot failed: " + result.stderr.strip()[:300]
+    clipped = []
+    for name, matrix in (("time", time_ratio), ("peak RSS", rss_ratio)):
+        for (workload, allocator), value in matrix.items():
+            if value is not None and value > cap:
+                clipped.append(f"{name} {workload}/{allocator} = {value:.2f}")
+    if clipped:
+        return "CLIPPED:" + "; ".join(clipped)
     return None
 
 
@@ -423,10 +430,13 @@ def main():
     plot_problem = gnuplot_write(results, time_ratio, rss_ratio, reference, args.out)
     out.append("## Plot")
     out.append("")
-    if plot_problem:
+    if plot_problem and not plot_problem.startswith("CLIPPED:"):
         out.append(plot_problem)
     else:
         out.append(f"![time and peak RSS relative to {reference}]({os.path.basename(args.out)}.png)")
+        if plot_problem:
+            out.append("")
+            out.append("Bars clipped at the top of the plot: " + plot_problem[len("CLIPPED:"):] + ".")
     out.append("")
 
     with open(args.out + ".md", "w", encoding="utf-8") as handle:

@@ -148,6 +148,10 @@ void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld) {
   _mi_segment_purge_list_remove(segment, tld);
   if (tld->empty_segment == segment) tld->empty_segment = NULL;
   segment->reclaim_scan = false;
+  if (segment->was_reclaimed) {
+    segment->was_reclaimed = false;
+    tld->reclaim_count--;
+  }
   tld->count--;
   mi_stat_increase(tld->stats->segments_abandoned, 1);
   mi_test_count(MI_TEST_ABANDON);
@@ -245,6 +249,7 @@ static void mi_segment_adopt(mi_segment_t* segment, mi_heap_t* heap, mi_segments
     index += slice->slice_count;
   }
   mi_assert_internal(segment->abandoned == 0);
+  segment->was_reclaimed = true;
   tld->reclaim_count++;
   _mi_segment_slices_check(segment);
 }
@@ -281,6 +286,11 @@ bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segme
 // A thread freeing a block into an abandoned segment tries to take it over.
 // Returns true if it now owns the segment (which is adopted into `heap`).
 bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap) {
+  mi_segments_tld_t* tld = &heap->tld->segments;
+  // A thread that mostly frees must not hoard other threads' segments: keep
+  // the reclaimed ones at most about half of what it owns (huge segments are
+  // freed at once, so they do not count).
+  if (!mi_segment_is_huge(segment) && tld->reclaim_count * 2 > tld->count) return false;
   if (!mi_segment_claim(segment, _mi_thread_id())) {
     mi_test_count(MI_TEST_CLAIM_LOST);
     return false;
@@ -288,7 +298,6 @@ bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap) {
   mi_test_count(MI_TEST_CLAIM_WON);
   mi_test_count(MI_TEST_RECLAIM_ON_FREE);
   mi_abandoned_remove(segment);
-  mi_segments_tld_t* tld = &heap->tld->segments;
   // The caller's block is live, so inspecting cannot free the segment.
   bool alive = mi_segment_inspect(segment, tld);
   mi_assert(alive);

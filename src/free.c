@@ -87,6 +87,8 @@ static inline void mi_free_stats(const mi_page_t* page) {
 #endif
 }
 
+#define MI_REMOTE_FREES_PER_COLLECT (16 * 1024)
+
 static inline void mi_free_block_local(mi_page_t* page, mi_block_t* block) {
   mi_free_stats(page);
   mi_block_set_next(block, page->local_free);
@@ -123,6 +125,14 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
       mi_free_block_local(page, block);
       return;
     }
+  }
+
+  // A thread that mostly frees other threads' blocks may own pages (e.g.
+  // reclaimed ones) that collect remote frees too; collect them now and then.
+  mi_heap_t* own = mi_prim_get_default_heap();
+  if (mi_heap_is_initialized(own) && ++own->tld->remote_since_collect >= MI_REMOTE_FREES_PER_COLLECT) {
+    own->tld->remote_since_collect = 0;
+    mi_heap_collect(own, false);
   }
 
   // Push onto the page's thread-free list, or start a delayed free.

@@ -380,6 +380,13 @@ void* _mi_malloc_generic(mi_heap_t* heap, size_t size, bool zero, size_t huge_al
   _mi_deferred_free(heap, false);
   if (mi_atomic_load_relaxed(&heap->thread_delayed_free) != NULL) _mi_heap_delayed_free_partial(heap);
   if ((++stld->generic_count & 31) == 0) _mi_segments_collect(false, stld);
+  // Every so often collect the whole heap: pages of bins this thread no longer
+  // allocates from may hold blocks other threads freed.
+  long collect_every = _mi_option_get_fast(mi_option_generic_collect);
+  if (collect_every > 0 && ++heap->tld->generic_since_collect >= (size_t)collect_every) {
+    heap->tld->generic_since_collect = 0;
+    mi_heap_collect(heap, false);
+  }
 
   mi_page_t* page = mi_find_page(heap, size, huge_alignment);
   if (mi_unlikely(page == NULL)) {

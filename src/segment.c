@@ -362,6 +362,7 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   _mi_segment_span_queues_remove(segment, tld);
   _mi_segment_purge_list_remove(segment, tld);
   if (tld->empty_segment == segment) tld->empty_segment = NULL;
+  if (segment->was_reclaimed) tld->reclaim_count--;
   mi_segment_owner_done(segment);
   _mi_segment_map_freed(segment);
   tld->count--;

@@ -133,9 +133,9 @@ static void test_reserve_rss(void) {
 // ---------------------------------------------------------------------------
 static void test_exclusive_arena(void) {
   mi_arena_id_t id = 0;
-  CHECK(mi_reserve_os_memory_ex(100 * MI_TEST_MIB, true, false, true, &id) == 0); // rounds up to 128 MiB
+  CHECK(mi_reserve_os_memory_ex(250 * MI_TEST_MIB, true, false, true, &id) == 0); // rounds up to 256 MiB
   size_t size = 0;
-  CHECK(mi_arena_area(id, &size) != NULL && size == 128 * MI_TEST_MIB);
+  CHECK(mi_arena_area(id, &size) != NULL && size == 256 * MI_TEST_MIB);
   mi_heap_t* heap = mi_heap_new_in_arena(id);
   CHECK(heap != NULL);
   if (heap == NULL) return;
@@ -187,11 +187,11 @@ static void test_exclusive_arena(void) {
     ((volatile char*)p)[0] = 1;
     big[count++] = p;
   }
-  CHECKF(count > 64 && count < 128, "got %zu blocks of 1 MiB from a 128 MiB arena", count);
+  CHECKF(count > 192 && count < 256, "got %zu blocks of 1 MiB from a 256 MiB arena", count);
   CHECK(stray == 0);
   size_t total = 0;
-  CHECK(arena_blocks_in_use(id, &total) == 4);
-  CHECK(total == 4);
+  CHECK(arena_blocks_in_use(id, &total) == 8);
+  CHECK(total == 8);
   for (size_t i = 0; i < count; i++) mi_free(big[i]);
   // Memory given back is served again.
   mi_heap_collect(heap, true);
@@ -238,7 +238,7 @@ static void check_zero_allocations(mi_heap_t* heap, mi_arena_id_t id, const char
 static void test_zero(void) {
   // Reserved memory, reused after a heap was destroyed.
   mi_arena_id_t id = 0;
-  CHECK(mi_reserve_os_memory_ex(64 * MI_TEST_MIB, true, false, true, &id) == 0);
+  CHECK(mi_reserve_os_memory_ex(256 * MI_TEST_MIB, true, false, true, &id) == 0);
   mi_heap_t* heap = mi_heap_new_in_arena(id);
   if (heap != NULL) {
     for (int i = 0; i < 200; i++) {
@@ -279,7 +279,7 @@ static void test_zero(void) {
   mi_option_set(mi_option_purge_delay, purge_delay);
 
   // Program-provided memory full of garbage, declared not zero.
-  size_t map_size = 96 * MI_TEST_MIB;
+  size_t map_size = 200 * MI_TEST_MIB;
   uint8_t* region = (uint8_t*)mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   CHECK(region != MAP_FAILED);
   if (region == MAP_FAILED) return;
@@ -291,7 +291,7 @@ static void test_zero(void) {
   uint8_t* start = (uint8_t*)mi_arena_area(mid, &size);
   CHECK(start != NULL && ((uintptr_t)start % MI_TEST_SEGMENT) == 0);
   CHECK(start >= region && start + size <= region + map_size);
-  CHECK(size >= 64 * MI_TEST_MIB);
+  CHECK(size >= 160 * MI_TEST_MIB);
   heap = mi_heap_new_in_arena(mid);
   CHECK(heap != NULL);
   if (heap != NULL) {

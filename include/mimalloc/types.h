@@ -216,6 +216,7 @@ typedef struct mi_segment_s {
   size_t segment_info_slices; // slices taken by this header
   size_t slice_entries;    // entries of `slices` in use
   bool reclaim_scan;       // set while a claimant inspects the segment (for test counters)
+  bool was_reclaimed;      // the owner took it from the abandoned set (counted in reclaim_count)
   bool is_zero_init;       // the OS memory was fresh (zeroed)
 
   // Purging of free spans (owner only).
@@ -266,7 +267,7 @@ typedef struct mi_segments_tld_s {
   size_t count;                // segments owned
   size_t peak_count;
   size_t current_size;
-  size_t reclaim_count;        // segments reclaimed
+  size_t reclaim_count;        // owned segments that came from the abandoned set
   mi_segment_t* purge_first;   // owned segments with pending purges
   mi_segment_t* purge_last;
   size_t generic_count;        // calls of the generic allocation path (to pace periodic work)
@@ -280,6 +281,8 @@ typedef struct mi_segments_tld_s {
 struct mi_tld_s {
   uintptr_t thread_ident;       // this thread's id (see _mi_thread_id)
   unsigned long long heartbeat; // monotonic tick of the generic path
+  size_t generic_since_collect; // generic allocations since the heap was last collected
+  size_t remote_since_collect;  // frees into other threads' pages since the heap was last collected
   bool recurse;                 // guards deferred-free callbacks against recursion
   mi_heap_t* heap_backing;      // the backing heap of this thread
   mi_heap_t* heaps;             // every heap of this thread

@@ -53,7 +53,9 @@ int _mi_prim_munmap(void* addr, size_t size) { return (munmap(addr, size) == 0 ?
 int _mi_prim_mmap_huge_pages(void* hint, size_t size, void** addr) {
   *addr = NULL;
 #if defined(MAP_HUGETLB) && defined(MAP_HUGE_SHIFT)
-  int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_HUGETLB | (30 << MAP_HUGE_SHIFT); // 2^30: 1 GiB pages
+  // No MAP_NORESERVE: the pages must be taken from the pool now, or touching them later
+  // would raise SIGBUS when the pool is empty.
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (30 << MAP_HUGE_SHIFT); // 2^30: 1 GiB pages
   void* p = mmap(hint, size, PROT_READ | PROT_WRITE, flags, -1, 0);
   if (p == MAP_FAILED) return errno;
   *addr = p;
