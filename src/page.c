@@ -11,7 +11,7 @@ with free blocks.
 
 // Extend a page's free list by at most this many bytes at a time, so a
 // program touches (and commits) only the memory it uses.
-#define MI_MAX_EXTEND_SIZE (4 * 1024)
+#define MI_MAX_EXTEND_SIZE (16 * 1024)
 #define MI_MIN_EXTEND      (8)
 // Pages up to this block size stay a while when they become empty.
 #define MI_MAX_RETIRE_SIZE MI_MEDIUM_OBJ_SIZE_MAX
