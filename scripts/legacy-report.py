@@ -424,9 +424,9 @@ def main():
                         help="duration argument of mt-soak (default 3)")
     parser.add_argument("--timeout", type=float, default=240.0,
                         help="seconds before a run of a normal-build mode counts as hung (default 240)")
-    parser.add_argument("--legacy-timeout", type=float, default=60.0,
+    parser.add_argument("--legacy-timeout", type=float, default=30.0,
                         help="the same for the legacy modes, where hangs are one of the expected "
-                             "failures and a run that does not crash takes a few seconds (default 60)")
+                             "failures and a run that does not crash takes a few seconds (default 30)")
     parser.add_argument("--jobs", type=int, default=2, help="build parallelism (default 2)")
     parser.add_argument("--no-build", action="store_true", help="reuse the existing build trees")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown to FILE")

@@ -71,7 +71,6 @@ void mi_subproc_add_current_thread(mi_subproc_id_t subproc_id) {
   if (!mi_heap_is_initialized(heap)) return;
   mi_segments_tld_t* tld = &heap->tld->segments;
   if (tld->subproc == subproc) return;
-  if (tld->empty_segment != NULL && tld->count == 1) _mi_segment_free(tld->empty_segment, tld);
   if (tld->count != 0) {
     _mi_warning_message("mi_subproc_add_current_thread: the thread already owns memory; it stays in its sub-process\n");
     return;
@@ -146,7 +145,6 @@ void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld) {
   _mi_segment_span_queues_remove(segment, tld);
   _mi_segments_collect(true, tld); // purge what is pending, this segment included
   _mi_segment_purge_list_remove(segment, tld);
-  if (tld->empty_segment == segment) tld->empty_segment = NULL;
   segment->reclaim_scan = false;
   if (segment->was_reclaimed) {
     segment->was_reclaimed = false;
@@ -225,7 +223,7 @@ static bool mi_segment_inspect(mi_segment_t* segment, mi_segments_tld_t* tld) {
     if (mi_page_all_free(page)) {
       segment->abandoned--;
       mi_stat_decrease(tld->stats->pages_abandoned, 1);
-      _mi_segment_page_free(page, false, tld);
+      _mi_segment_page_free(page, tld);
     }
   }
   segment->reclaim_scan = false;

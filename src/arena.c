@@ -191,6 +191,7 @@ static mi_arena_t* mi_arena_add(uint8_t* start, size_t block_count, bool exclusi
     _mi_os_free(base, mapped, &_mi_stats_main);
     return NULL;
   }
+  mi_stat_counter_increase(_mi_stats_main.arena_count, 1);
   return arena;
 }
 

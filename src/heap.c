@@ -59,7 +59,7 @@ static bool mi_heap_page_collect(mi_heap_t* heap, mi_page_queue_t* queue, mi_pag
   mi_collect_t collect = *(mi_collect_t*)arg;
   _mi_page_free_collect(page, collect >= MI_COLLECT_FORCE);
   if (mi_page_all_free(page)) {
-    _mi_page_free(page, queue, collect >= MI_COLLECT_FORCE);
+    _mi_page_free(page, queue);
   } else if (collect == MI_COLLECT_ABANDON) {
     _mi_page_abandon(page, queue);
   }
@@ -82,8 +82,7 @@ static void mi_heap_collect_ex(mi_heap_t* heap, mi_collect_t collect) {
   _mi_heap_collect_retired(heap, force);
   _mi_heap_visit_pages(heap, &mi_heap_page_collect, &collect);
   _mi_segments_collect(force, &heap->tld->segments);
-  mi_segments_tld_t* stld = &heap->tld->segments;
-  if (force && stld->empty_segment != NULL) _mi_segment_free(stld->empty_segment, stld);
+  if (force) _mi_segment_cache_collect(true, &heap->tld->stats);
 }
 
 void _mi_heap_collect_abandon(mi_heap_t* heap) { mi_heap_collect_ex(heap, MI_COLLECT_ABANDON); }
@@ -184,7 +183,7 @@ static bool mi_heap_page_destroy(mi_heap_t* heap, mi_page_queue_t* queue, mi_pag
   page->used = 0;
   page->next = page->prev = NULL;
   mi_page_set_heap(page, NULL);
-  _mi_segment_page_free(page, false, &heap->tld->segments);
+  _mi_segment_page_free(page, &heap->tld->segments);
   return true;
 }
 

@@ -137,7 +137,6 @@ void mi_thread_init(void) mi_attr_noexcept { _mi_thread_ensure_initialized(); }
 static void mi_thread_heaps_done(mi_heap_t* backing) {
   mi_tld_t* tld = backing->tld;
   if (tld == NULL || tld->thread_ident != _mi_thread_id()) return; // not ours
-  tld->segments.exiting = true;
   // Other heaps of the thread hand their pages to the backing heap first.
   mi_heap_t* heap = tld->heaps;
   while (heap != NULL) {
@@ -146,7 +145,6 @@ static void mi_thread_heaps_done(mi_heap_t* backing) {
     heap = next;
   }
   _mi_heap_collect_abandon(backing);
-  if (tld->segments.empty_segment != NULL) _mi_segment_free(tld->segments.empty_segment, &tld->segments);
   _mi_segments_collect(true, &tld->segments);
   mi_stat_decrease(tld->stats.threads, 1);
   _mi_stats_done(&tld->stats);
@@ -179,9 +177,11 @@ void mi_thread_set_in_threadpool(void) mi_attr_noexcept {
 static void mi_fork_prepare(void) {
   _mi_prim_lock(&mi_thread_data_lock);
   _mi_abandoned_lock_for_fork();
+  _mi_segment_cache_lock_for_fork();
 }
 
 static void mi_fork_after(void) {
+  _mi_segment_cache_unlock_after_fork();
   _mi_abandoned_unlock_after_fork();
   _mi_prim_unlock(&mi_thread_data_lock);
 }

@@ -58,7 +58,7 @@ static mi_option_desc_t mi_options[_mi_option_last] = {
   MI_OPTION(max_segment_reclaim, 10, true),
   MI_OPTION(destroy_on_exit, 0, true),
   MI_OPTION_SIZE(arena_reserve, 1024L * 1024L, false),
-  MI_OPTION(arena_purge_mult, 10, false),
+  MI_OPTION(arena_purge_mult, 10, true),
   MI_OPTION(purge_extend_delay, 1, false),
   MI_OPTION(abandoned_reclaim_on_free, 0, true),
   MI_OPTION(disallow_arena_alloc, 0, false),

@@ -179,14 +179,14 @@ void _mi_page_unfull(mi_page_t* page) {
   _mi_page_queue_enqueue_from(queue, full, page);
 }
 
-void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue, bool force) {
+void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue) {
   mi_heap_t* heap = mi_page_heap(page);
   mi_assert_internal(mi_page_all_free(page));
   _mi_page_queue_remove(queue, page);
   mi_segments_tld_t* tld = &heap->tld->segments;
   if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX) mi_stat_decrease(heap->tld->stats.page_bins[_mi_bin(page->block_size)], 1);
   mi_page_set_heap(page, NULL);
-  _mi_segment_page_free(page, force, tld);
+  _mi_segment_page_free(page, tld);
 }
 
 // The page's last block was freed. Keep it a while if it is the only page of
@@ -209,7 +209,7 @@ void _mi_page_retire(mi_page_t* page) {
       return;
     }
   }
-  _mi_page_free(page, queue, false);
+  _mi_page_free(page, queue);
 }
 
 // Free retired pages whose time is up (all of them if `force`).
@@ -226,7 +226,7 @@ void _mi_heap_collect_retired(mi_heap_t* heap, bool force) {
     }
     page->retire_expire--;
     if (force || page->retire_expire == 0) {
-      _mi_page_free(page, queue, force);
+      _mi_page_free(page, queue);
     } else {
       if (bin < min) min = bin;
       if (bin > max) max = bin;
@@ -316,7 +316,7 @@ static void mi_heap_collect_huge_queue(mi_heap_t* heap) {
     mi_page_t* next = page->next;
     if (mi_page_thread_free(page) != NULL) {
       _mi_page_free_collect(page, false);
-      if (mi_page_all_free(page)) _mi_page_free(page, queue, false);
+      if (mi_page_all_free(page)) _mi_page_free(page, queue);
     }
     page = next;
   }

@@ -144,12 +144,15 @@ static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_
     mi_segment_purge_now(segment, tld);
     return;
   }
-  if (segment->purge_expire == 0) segment->purge_expire = _mi_clock_now() + delay;
+  // Purge once the segment has been quiet for a full delay: while spans keep
+  // being freed (and reused), the memory stays and is not faulted in again.
+  segment->purge_expire = _mi_clock_now() + delay;
   mi_purge_list_add(segment, tld);
 }
 
 // Purge the segments whose delay has passed (all of them if `force`).
 void _mi_segments_collect(bool force, mi_segments_tld_t* tld) {
+  _mi_segment_cache_collect(force, tld->stats);
   if (tld->purge_first == NULL) return;
   mi_msecs_t now = (force ? 0 : _mi_clock_now());
   mi_segment_t* segment = tld->purge_first;
@@ -251,7 +254,6 @@ static mi_page_t* mi_segments_span_find(size_t count, mi_arena_id_t req_arena_id
       size_t available = slice->slice_count;
       mi_span_queue_delete(sq, slice);
       if (available > count) mi_segment_span_free(segment, index + count, available - count, false, tld);
-      if (segment == tld->empty_segment) tld->empty_segment = NULL;
       return mi_segment_span_allocate(segment, index, count);
     }
   }
@@ -289,16 +291,25 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   size_t mapped = 0;
   mi_arena_id_t arena_id = 0;
   bool is_zero = true;
-  mi_segment_t* segment = (mi_segment_t*)_mi_arena_alloc_aligned(segment_size, alignment, align_offset, req_arena_id,
-                                                                 &arena_id, &is_zero, tld->stats);
+  mi_segment_t* segment = NULL;
+  bool plain = (req_arena_id == 0 && align_offset == 0 && alignment == MI_SEGMENT_ALIGN);
+  if (plain) segment = (mi_segment_t*)_mi_segment_cache_pop(segment_size, &mapped, &is_zero, tld->stats);
   if (segment != NULL) {
     base = segment;
-    mapped = segment_size;
-    if (!is_zero) memset(segment, 0, offsetof(mi_segment_t, slices) + 2 * sizeof(mi_slice_t));
-  } else if (req_arena_id == 0 && !mi_option_is_enabled(mi_option_disallow_os_alloc)) {
-    segment = (mi_segment_t*)_mi_os_alloc_aligned(segment_size, alignment, align_offset, &base, &mapped, tld->stats);
+  } else {
+    segment = (mi_segment_t*)_mi_arena_alloc_aligned(segment_size, alignment, align_offset, req_arena_id, &arena_id,
+                                                     &is_zero, tld->stats);
+    if (segment != NULL) {
+      base = segment;
+      mapped = segment_size;
+    } else if (req_arena_id == 0 && !mi_option_is_enabled(mi_option_disallow_os_alloc)) {
+      segment = (mi_segment_t*)_mi_os_alloc_aligned(segment_size, alignment, align_offset, &base, &mapped, tld->stats);
+      is_zero = true;
+    }
   }
   if (segment == NULL) return NULL;
+  // Reused memory: clear the header fields and the slice entries set up below.
+  if (!is_zero) memset(segment, 0, offsetof(mi_segment_t, slices) + (info_slices + 1) * sizeof(mi_slice_t));
   mi_assert_internal(((uintptr_t)segment & MI_SEGMENT_MASK) == 0);
 
   // Fresh mappings are zero: only the header fields that must be nonzero are set.
@@ -337,7 +348,7 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
     page->block_size = 1;
     page->page_start = (uint8_t*)segment + page_offset;
     page->is_committed = 1;
-    page->is_zero_init = 1;
+    page->is_zero_init = is_zero;
     segment->used = 1;
   } else {
     segment->slice_entries = MI_SLICES_PER_SEGMENT;
@@ -361,7 +372,6 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_assert_internal(mi_segment_is_owned_by_me(segment));
   _mi_segment_span_queues_remove(segment, tld);
   _mi_segment_purge_list_remove(segment, tld);
-  if (tld->empty_segment == segment) tld->empty_segment = NULL;
   if (segment->was_reclaimed) tld->reclaim_count--;
   mi_segment_owner_done(segment);
   _mi_segment_map_freed(segment);
@@ -370,7 +380,9 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_test_count(MI_TEST_SEGMENT_FREED);
   if (mi_segment_is_huge(segment)) mi_test_count(MI_TEST_HUGE_SEGMENT_FREED);
   if (segment->arena_id != 0) _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
-  else _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
+  else if (segment->mem_base != (void*)segment || !_mi_segment_cache_push(segment->mem_base, segment->mem_size, tld->stats)) {
+    _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
+  }
 }
 
 size_t _mi_segment_size_of_page(const mi_page_t* page) {
@@ -407,9 +419,8 @@ mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t pag
   return page;
 }
 
-// A page of the segment is no longer used: free its span. `force` frees an
-// emptied segment at once instead of keeping it for reuse.
-void _mi_segment_page_free(mi_page_t* page, bool force, mi_segments_tld_t* tld) {
+// A page of the segment is no longer used: free its span.
+void _mi_segment_page_free(mi_page_t* page, mi_segments_tld_t* tld) {
   mi_segment_t* segment = _mi_page_segment(page);
   mi_assert_internal(mi_segment_is_owned_by_me(segment));
   mi_assert_internal(segment->used > 0);
@@ -431,12 +442,7 @@ void _mi_segment_page_free(mi_page_t* page, bool force, mi_segments_tld_t* tld) 
   mi_segment_span_free_coalesce(page, tld);
   if (segment->reclaim_scan) return; // the claimant decides what happens to the segment
   if (segment->used == 0) {
-    // Keep one empty segment per thread for reuse; free the rest.
-    if (!force && !tld->exiting && tld->empty_segment == NULL) {
-      tld->empty_segment = segment;
-    } else {
-      _mi_segment_free(segment, tld);
-    }
+    _mi_segment_free(segment, tld); // to the segment cache, when it fits there
   } else if (segment->used == segment->abandoned) {
     // Only abandoned pages remain (the heap is going away): abandon the segment.
     _mi_segment_abandon(segment, tld);

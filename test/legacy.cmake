@@ -33,7 +33,7 @@ add_test(NAME legacy-report
                  --runs 1
                  --modes normal,normal+pause,normal+tsan,legacy+pause,legacy+tsan
                  --soak-seconds 2
-                 --legacy-timeout 45
+                 --legacy-timeout 30
                  --markdown ${mi_legacy_report_dir}/legacy-report.md)
 # PROCESSORS 2: the nested builds use -j2 and the tests are multithreaded, so
 # under `ctest -j2` nothing else runs beside it.

@@ -82,6 +82,13 @@ void _mi_arena_free(void* p, size_t size, mi_arena_id_t arena_id, mi_stats_t* st
 bool _mi_arena_is_suitable(mi_arena_id_t arena_id, mi_arena_id_t req_arena_id);
 void _mi_arenas_init(void); // reserve what the reserve_* options ask for (from mi_process_init)
 
+// segment-cache.c
+void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_stats_t* stats);
+bool _mi_segment_cache_push(void* base, size_t size, mi_stats_t* stats);
+void _mi_segment_cache_collect(bool force, mi_stats_t* stats);
+void _mi_segment_cache_lock_for_fork(void);
+void _mi_segment_cache_unlock_after_fork(void);
+
 // segment-map.c: one bit per MI_SEGMENT_SIZE unit of a 48-bit address space
 #define MI_SEGMENT_MAP_UNITS ((size_t)1 << (48 - MI_SEGMENT_SHIFT))
 #define MI_SEGMENT_MAP_WORDS (MI_SEGMENT_MAP_UNITS / (8 * sizeof(uintptr_t)))
@@ -92,7 +99,7 @@ void _mi_segment_map_freed(const mi_segment_t* segment);
 // segment.c
 mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t page_alignment,
                                   mi_segments_tld_t* tld);
-void _mi_segment_page_free(mi_page_t* page, bool force, mi_segments_tld_t* tld);
+void _mi_segment_page_free(mi_page_t* page, mi_segments_tld_t* tld);
 void _mi_segment_page_abandon(mi_page_t* page, mi_segments_tld_t* tld);
 void _mi_segments_collect(bool force, mi_segments_tld_t* tld);
 void _mi_segment_span_queues_remove(mi_segment_t* segment, mi_segments_tld_t* tld);
@@ -127,7 +134,7 @@ void _mi_heap_queue_first_update(mi_heap_t* heap, const mi_page_queue_t* queue);
 void* _mi_malloc_generic(mi_heap_t* heap, size_t size, bool zero, size_t huge_alignment) mi_decl_noinline;
 void _mi_page_free_collect(mi_page_t* page, bool force);
 void _mi_page_retire(mi_page_t* page);
-void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue, bool force);
+void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue);
 void _mi_page_abandon(mi_page_t* page, mi_page_queue_t* queue);
 void _mi_page_unfull(mi_page_t* page);
 void _mi_page_reclaim(mi_heap_t* heap, mi_page_t* page);

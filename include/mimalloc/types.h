@@ -271,9 +271,7 @@ typedef struct mi_segments_tld_s {
   mi_segment_t* purge_first;   // owned segments with pending purges
   mi_segment_t* purge_last;
   size_t generic_count;        // calls of the generic allocation path (to pace periodic work)
-  mi_segment_t* empty_segment; // one empty segment kept for reuse instead of unmapping it
   mi_subproc_t* subproc;       // the thread's sub-process
-  bool exiting;                // the thread is ending: free empty segments at once
   mi_stats_t* stats;
 } mi_segments_tld_t;
 
