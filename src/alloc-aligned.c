@@ -6,7 +6,6 @@ inside a normal page and hand out an interior address (the page is marked
 `has_aligned` so free finds the block start); larger alignments get a huge
 segment whose single block starts at an aligned address.
 -----------------------------------------------------------------------------*/
-#include <string.h>
 #include "mimalloc/internal.h"
 
 static void* mi_aligned_fail(int err, size_t size, size_t alignment) {
@@ -113,13 +112,7 @@ static void* mi_heap_realloc_zero_aligned_at(mi_heap_t* heap, void* p, size_t ne
   }
   void* newp = mi_heap_malloc_aligned_at(heap, newsize, alignment, offset);
   if (newp == NULL) return NULL;
-  if (zero && newsize > size) {
-    size_t start = (size >= sizeof(intptr_t) ? size - sizeof(intptr_t) : 0);
-    memset((uint8_t*)newp + start, 0, newsize - start);
-  }
-  memcpy(newp, p, (newsize > size ? size : newsize));
-  mi_free(p);
-  return newp;
+  return _mi_realloc_move(p, size, newp, newsize, zero);
 }
 
 void* mi_heap_realloc_aligned_at(mi_heap_t* heap, void* p, size_t newsize, size_t alignment, size_t offset) mi_attr_noexcept {

@@ -88,10 +88,7 @@ mi_decl_restrict void* mi_zalloc(size_t size) mi_attr_noexcept {
 
 mi_decl_restrict void* mi_heap_calloc(mi_heap_t* heap, size_t count, size_t size) mi_attr_noexcept {
   size_t total;
-  if (mi_count_size_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (mi_count_size_overflow(count, size, &total)) return NULL;
   return _mi_heap_malloc_zero(heap, total, true);
 }
 
@@ -101,10 +98,7 @@ mi_decl_restrict void* mi_calloc(size_t count, size_t size) mi_attr_noexcept {
 
 mi_decl_restrict void* mi_heap_mallocn(mi_heap_t* heap, size_t count, size_t size) mi_attr_noexcept {
   size_t total;
-  if (mi_count_size_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (mi_count_size_overflow(count, size, &total)) return NULL;
   return mi_heap_malloc(heap, total);
 }
 
@@ -131,8 +125,14 @@ void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero)
   if (mi_unlikely(newsize <= size && newsize >= (size / 2) && newsize > 0)) return p;
   void* newp = mi_heap_malloc(heap, newsize);
   if (mi_unlikely(newp == NULL)) return NULL; // the old block is untouched
+  return _mi_realloc_move(p, size, newp, newsize, zero);
+}
+
+// Move the contents of `p` (usable size `size`) to the new block and free `p`.
+// With `zero`, the part of the new block beyond the old contents is cleared.
+void* _mi_realloc_move(void* p, size_t size, void* newp, size_t newsize, bool zero) {
   if (zero && newsize > size) {
-    // The old block is zero beyond what was used; clear the tail of the new one.
+    // The old block was zero beyond what was used; the last word may hold padding.
     size_t start = (size >= sizeof(intptr_t) ? size - sizeof(intptr_t) : 0);
     memset((uint8_t*)newp + start, 0, newsize - start);
   }
@@ -147,10 +147,7 @@ void* mi_heap_realloc(mi_heap_t* heap, void* p, size_t newsize) mi_attr_noexcept
 
 void* mi_heap_reallocn(mi_heap_t* heap, void* p, size_t count, size_t size) mi_attr_noexcept {
   size_t total;
-  if (mi_count_size_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (mi_count_size_overflow(count, size, &total)) return NULL;
   return mi_heap_realloc(heap, p, total);
 }
 
@@ -167,10 +164,7 @@ void* mi_heap_rezalloc(mi_heap_t* heap, void* p, size_t newsize) mi_attr_noexcep
 
 void* mi_heap_recalloc(mi_heap_t* heap, void* p, size_t count, size_t size) mi_attr_noexcept {
   size_t total;
-  if (mi_count_size_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (mi_count_size_overflow(count, size, &total)) return NULL;
   return mi_heap_rezalloc(heap, p, total);
 }
 

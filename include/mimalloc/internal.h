@@ -160,6 +160,7 @@ bool _mi_heap_visit_pages(mi_heap_t* heap, mi_heap_page_visit_fun* fn, void* arg
 void* _mi_heap_malloc_zero(mi_heap_t* heap, size_t size, bool zero);
 void* _mi_heap_malloc_zero_ex(mi_heap_t* heap, size_t size, bool zero, size_t huge_alignment);
 void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero);
+void* _mi_realloc_move(void* p, size_t size, void* newp, size_t newsize, bool zero);
 void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size, bool zero);
 void _mi_free_block(mi_page_t* page, bool is_local, mi_block_t* block);
 void _mi_free_delayed_block(mi_block_t* block);
@@ -244,6 +245,7 @@ static inline bool mi_count_size_overflow(size_t count, size_t size, size_t* tot
     return false;
   }
   if (mi_unlikely(mi_mul_overflow(count, size, total))) {
+    errno = ENOMEM;
     _mi_error_message(ENOMEM, "allocation request is too large (%zu * %zu bytes)\n", count, size);
     *total = SIZE_MAX;
     return true;
