@@ -20,7 +20,7 @@ touch nothing. See doc/ownership.md.
 // Sub-processes: each has its own abandoned set.
 // ---------------------------------------------------------------------------
 static mi_subproc_t mi_subproc_default;
-static mi_lock_t mi_subprocs_lock;                       // guards the registry list
+static mi_lock_t mi_subprocs_lock;                      // guards the registry list
 static mi_subproc_t* mi_subprocs = &mi_subproc_default; // guarded by mi_subprocs_lock
 
 mi_subproc_t* _mi_subproc_main(void) { return &mi_subproc_default; }
@@ -30,9 +30,10 @@ mi_subproc_id_t mi_subproc_main(void) { return (mi_subproc_id_t)&mi_subproc_defa
 mi_subproc_id_t mi_subproc_new(void) {
   void* base;
   size_t mapped;
-  mi_subproc_t* subproc = (mi_subproc_t*)_mi_os_alloc_aligned(sizeof(mi_subproc_t), _mi_os_page_size(), 0, &base,
-                                                              &mapped, &_mi_stats_main);
-  if (subproc == NULL) return NULL;
+  mi_subproc_t* subproc = (mi_subproc_t*)_mi_os_alloc_aligned(sizeof(mi_subproc_t), _mi_os_page_size(), 0,
+                                                              &base, &mapped, &_mi_stats_main);
+  if (subproc == NULL)
+    return NULL;
   _mi_prim_lock(&mi_subprocs_lock);
   subproc->next = mi_subprocs;
   mi_subprocs = subproc;
@@ -43,12 +44,14 @@ mi_subproc_id_t mi_subproc_new(void) {
 // A sub-process can go once no segment is abandoned in it any more.
 void mi_subproc_delete(mi_subproc_id_t subproc_id) {
   mi_subproc_t* subproc = (mi_subproc_t*)subproc_id;
-  if (subproc == NULL || subproc == &mi_subproc_default) return;
+  if (subproc == NULL || subproc == &mi_subproc_default)
+    return;
   _mi_prim_lock(&subproc->abandoned_lock);
   bool empty = (subproc->abandoned_first == NULL);
   _mi_prim_unlock(&subproc->abandoned_lock);
   if (!empty) {
-    _mi_warning_message("mi_subproc_delete: sub-process %p still has abandoned segments; not deleted\n", subproc_id);
+    _mi_warning_message("mi_subproc_delete: sub-process %p still has abandoned segments; not deleted\n",
+                        subproc_id);
     return;
   }
   _mi_prim_lock(&mi_subprocs_lock);
@@ -66,19 +69,25 @@ void mi_subproc_delete(mi_subproc_id_t subproc_id) {
 // segments yet can move (its segments would otherwise end up in two sets).
 void mi_subproc_add_current_thread(mi_subproc_id_t subproc_id) {
   mi_subproc_t* subproc = (mi_subproc_t*)subproc_id;
-  if (subproc == NULL) return;
+  if (subproc == NULL)
+    return;
   mi_heap_t* heap = mi_heap_get_default();
-  if (!mi_heap_is_initialized(heap)) return;
+  if (!mi_heap_is_initialized(heap))
+    return;
   mi_segments_tld_t* tld = &heap->tld->segments;
-  if (tld->subproc == subproc) return;
+  if (tld->subproc == subproc)
+    return;
   if (tld->count != 0) {
-    _mi_warning_message("mi_subproc_add_current_thread: the thread already owns memory; it stays in its sub-process\n");
+    _mi_warning_message(
+        "mi_subproc_add_current_thread: the thread already owns memory; it stays in its sub-process\n");
     return;
   }
   tld->subproc = subproc;
 }
 
-size_t _mi_abandoned_count(mi_subproc_t* subproc) { return mi_atomic_load_relaxed(&subproc->abandoned_count); }
+size_t _mi_abandoned_count(mi_subproc_t* subproc) {
+  return mi_atomic_load_relaxed(&subproc->abandoned_count);
+}
 
 // fork: hold every abandoned-set lock across the fork so the child finds them consistent.
 void _mi_abandoned_lock_for_fork(void) {
@@ -103,8 +112,10 @@ void _mi_abandoned_unlock_after_fork(void) {
 static void mi_abandoned_link(mi_subproc_t* subproc, mi_segment_t* segment) {
   segment->abandoned_next = NULL;
   segment->abandoned_prev = subproc->abandoned_last;
-  if (subproc->abandoned_last != NULL) subproc->abandoned_last->abandoned_next = segment;
-  else subproc->abandoned_first = segment;
+  if (subproc->abandoned_last != NULL)
+    subproc->abandoned_last->abandoned_next = segment;
+  else
+    subproc->abandoned_first = segment;
   subproc->abandoned_last = segment;
   segment->in_abandoned_set = true;
   mi_atomic_add_relaxed(&subproc->abandoned_count, 1);
@@ -112,11 +123,16 @@ static void mi_abandoned_link(mi_subproc_t* subproc, mi_segment_t* segment) {
 }
 
 static void mi_abandoned_unlink(mi_subproc_t* subproc, mi_segment_t* segment) {
-  if (!segment->in_abandoned_set) return;
-  if (segment->abandoned_prev != NULL) segment->abandoned_prev->abandoned_next = segment->abandoned_next;
-  else subproc->abandoned_first = segment->abandoned_next;
-  if (segment->abandoned_next != NULL) segment->abandoned_next->abandoned_prev = segment->abandoned_prev;
-  else subproc->abandoned_last = segment->abandoned_prev;
+  if (!segment->in_abandoned_set)
+    return;
+  if (segment->abandoned_prev != NULL)
+    segment->abandoned_prev->abandoned_next = segment->abandoned_next;
+  else
+    subproc->abandoned_first = segment->abandoned_next;
+  if (segment->abandoned_next != NULL)
+    segment->abandoned_next->abandoned_prev = segment->abandoned_prev;
+  else
+    subproc->abandoned_last = segment->abandoned_prev;
   segment->abandoned_next = segment->abandoned_prev = NULL;
   segment->in_abandoned_set = false;
   mi_atomic_sub_relaxed(&subproc->abandoned_count, 1);
@@ -160,7 +176,8 @@ void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld) {
 // linked segment alive while we try: a winner must take the lock to unlink a
 // segment before it can ever free it.
 static mi_segment_t* mi_abandoned_claim_next(mi_subproc_t* subproc, size_t* tries_left) {
-  if (_mi_abandoned_count(subproc) == 0) return NULL;
+  if (_mi_abandoned_count(subproc) == 0)
+    return NULL;
   uintptr_t tid = _mi_thread_id();
   mi_segment_t* claimed = NULL;
   _mi_prim_lock(&subproc->abandoned_lock);
@@ -213,8 +230,10 @@ static bool mi_segment_inspect(mi_segment_t* segment, mi_segments_tld_t* tld) {
   size_t page_count = 0;
   for (size_t index = segment->segment_info_slices; index < segment->slice_entries;) {
     mi_slice_t* slice = &segment->slices[index];
-    if (slice->block_size != 0) pages[page_count++] = slice;
-    if (mi_segment_is_huge(segment)) break;
+    if (slice->block_size != 0)
+      pages[page_count++] = slice;
+    if (mi_segment_is_huge(segment))
+      break;
     index += slice->slice_count;
   }
   for (size_t i = 0; i < page_count; i++) {
@@ -243,7 +262,8 @@ static void mi_segment_adopt(mi_segment_t* segment, mi_heap_t* heap, mi_segments
       mi_stat_decrease(tld->stats->pages_abandoned, 1);
       _mi_page_reclaim(heap, slice);
     }
-    if (mi_segment_is_huge(segment)) break;
+    if (mi_segment_is_huge(segment))
+      break;
     index += slice->slice_count;
   }
   mi_assert_internal(segment->abandoned == 0);
@@ -258,8 +278,10 @@ bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segme
   size_t count = _mi_abandoned_count(tld->subproc);
   long percent = mi_option_get_clamp(mi_option_max_segment_reclaim, 0, 1000000);
   size_t tries = (count * (size_t)percent) / 100;
-  if (tries < 8) tries = 8;
-  if (tries > count) tries = count;
+  if (tries < 8)
+    tries = 8;
+  if (tries > count)
+    tries = count;
   bool found = false;
   mi_segment_t* segment;
   while (!found && (segment = mi_abandoned_claim_next(tld->subproc, &tries)) != NULL) {
@@ -288,7 +310,8 @@ bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap) {
   // A thread that mostly frees must not hoard other threads' segments: keep
   // the reclaimed ones at most about half of what it owns (huge segments are
   // freed at once, so they do not count).
-  if (!mi_segment_is_huge(segment) && tld->reclaim_count * 2 > tld->count) return false;
+  if (!mi_segment_is_huge(segment) && tld->reclaim_count * 2 > tld->count)
+    return false;
   if (!mi_segment_claim(segment, _mi_thread_id())) {
     mi_test_count(MI_TEST_CLAIM_LOST);
     return false;
@@ -311,9 +334,11 @@ size_t _mi_abandoned_reclaim_all(mi_heap_t* heap) {
   for (;;) {
     size_t tries = SIZE_MAX;
     mi_segment_t* segment = mi_abandoned_claim_next(tld->subproc, &tries);
-    if (segment == NULL) break;
+    if (segment == NULL)
+      break;
     claimed++;
-    if (mi_segment_inspect(segment, tld)) mi_segment_adopt(segment, heap, tld);
+    if (mi_segment_inspect(segment, tld))
+      mi_segment_adopt(segment, heap, tld);
   }
   return claimed;
 }
@@ -323,18 +348,21 @@ size_t _mi_abandoned_reclaim_all(mi_heap_t* heap) {
 // ---------------------------------------------------------------------------
 
 // Visit the pages of a segment the caller has claimed.
-static bool mi_segment_visit_pages(mi_segment_t* segment, int heap_tag, bool visit_blocks, mi_block_visit_fun* visitor,
-                                   void* arg) {
+static bool mi_segment_visit_pages(mi_segment_t* segment, int heap_tag, bool visit_blocks,
+                                   mi_block_visit_fun* visitor, void* arg) {
   for (size_t index = segment->segment_info_slices; index < segment->slice_entries;) {
     mi_slice_t* page = &segment->slices[index];
     if (page->block_size > 1 && (heap_tag < 0 || page->heap_tag == heap_tag)) {
       _mi_page_free_collect(page, true);
       mi_heap_area_t area;
       _mi_heap_area_init(&area, page);
-      if (!visitor(NULL, &area, NULL, area.block_size, arg)) return false;
-      if (visit_blocks && !_mi_heap_area_visit_blocks(&area, page, visitor, arg)) return false;
+      if (!visitor(NULL, &area, NULL, area.block_size, arg))
+        return false;
+      if (visit_blocks && !_mi_heap_area_visit_blocks(&area, page, visitor, arg))
+        return false;
     }
-    if (mi_segment_is_huge(segment)) break;
+    if (mi_segment_is_huge(segment))
+      break;
     index += page->slice_count;
   }
   return true;
@@ -343,10 +371,11 @@ static bool mi_segment_visit_pages(mi_segment_t* segment, int heap_tag, bool vis
 // Each segment is claimed while it is visited (so nobody reclaims it under
 // the visitor) and given back afterwards; it stays linked in the set, and
 // the set's lock is not held while the visitor runs (it may allocate).
-bool mi_abandoned_visit_blocks(mi_subproc_id_t subproc_id, int heap_tag, bool visit_blocks, mi_block_visit_fun* visitor,
-                               void* arg) {
+bool mi_abandoned_visit_blocks(mi_subproc_id_t subproc_id, int heap_tag, bool visit_blocks,
+                               mi_block_visit_fun* visitor, void* arg) {
   mi_subproc_t* subproc = (mi_subproc_t*)subproc_id;
-  if (subproc == NULL || visitor == NULL) return false;
+  if (subproc == NULL || visitor == NULL)
+    return false;
   if (!mi_option_is_enabled(mi_option_visit_abandoned)) {
     _mi_error_message(EINVAL, "mi_abandoned_visit_blocks needs mi_option_visit_abandoned enabled\n");
     return false;
@@ -360,12 +389,15 @@ bool mi_abandoned_visit_blocks(mi_subproc_id_t subproc_id, int heap_tag, bool vi
     if (ok) {
       // `current` is ours, so nobody can have unlinked it: its successor is valid.
       next = (current == NULL ? subproc->abandoned_first : current->abandoned_next);
-      while (next != NULL && !mi_segment_claim(next, tid)) next = next->abandoned_next;
+      while (next != NULL && !mi_segment_claim(next, tid))
+        next = next->abandoned_next;
     }
-    if (current != NULL) mi_segment_release_to_abandoned(current); // nothing changed but collected lists
+    if (current != NULL)
+      mi_segment_release_to_abandoned(current); // nothing changed but collected lists
     _mi_prim_unlock(&subproc->abandoned_lock);
     current = next;
-    if (current == NULL) break;
+    if (current == NULL)
+      break;
     ok = mi_segment_visit_pages(current, heap_tag, visit_blocks, visitor, arg);
   }
   return ok;

@@ -14,30 +14,37 @@ static void* mi_aligned_fail(int err, size_t size, size_t alignment) {
   return NULL;
 }
 
-static void* mi_heap_malloc_zero_aligned_at_generic(mi_heap_t* heap, size_t size, size_t alignment, size_t offset,
-                                                    bool zero) {
+static void* mi_heap_malloc_zero_aligned_at_generic(mi_heap_t* heap, size_t size, size_t alignment,
+                                                    size_t offset, bool zero) {
   if (alignment > MI_BLOCK_ALIGNMENT_MAX) {
     // Huge alignment: the block starts at the aligned address itself.
-    if (offset != 0) return mi_aligned_fail(EOVERFLOW, size, alignment);
+    if (offset != 0)
+      return mi_aligned_fail(EOVERFLOW, size, alignment);
     size_t huge_size = (size <= MI_MEDIUM_OBJ_SIZE_MAX ? MI_MEDIUM_OBJ_SIZE_MAX + 1 : size);
     void* p = _mi_heap_malloc_zero_ex(heap, huge_size, zero, alignment);
     mi_assert_internal(p == NULL || ((uintptr_t)p % alignment) == 0);
     return p;
   }
-  if (size > MI_MAX_ALLOC_SIZE - alignment) return mi_aligned_fail(ENOMEM, size, alignment);
+  if (size > MI_MAX_ALLOC_SIZE - alignment)
+    return mi_aligned_fail(ENOMEM, size, alignment);
   size_t oversize = size + alignment - 1;
   void* p = _mi_heap_malloc_zero(heap, oversize, zero);
-  if (p == NULL) return NULL;
+  if (p == NULL)
+    return NULL;
   uintptr_t adjust = (alignment - (((uintptr_t)p + offset) % alignment)) % alignment;
   void* aligned = (uint8_t*)p + adjust;
-  if (aligned != p) mi_page_set_has_aligned(_mi_ptr_page(p));
+  if (aligned != p)
+    mi_page_set_has_aligned(_mi_ptr_page(p));
   mi_assert_internal((((uintptr_t)aligned + offset) % alignment) == 0);
   return aligned;
 }
 
-static void* mi_heap_malloc_zero_aligned_at(mi_heap_t* heap, size_t size, size_t alignment, size_t offset, bool zero) {
-  if (mi_unlikely(alignment == 0 || !_mi_is_power_of_two(alignment))) return mi_aligned_fail(EINVAL, size, alignment);
-  if (mi_unlikely(size > MI_MAX_ALLOC_SIZE)) return mi_aligned_fail(ENOMEM, size, alignment);
+static void* mi_heap_malloc_zero_aligned_at(mi_heap_t* heap, size_t size, size_t alignment, size_t offset,
+                                            bool zero) {
+  if (mi_unlikely(alignment == 0 || !_mi_is_power_of_two(alignment)))
+    return mi_aligned_fail(EINVAL, size, alignment);
+  if (mi_unlikely(size > MI_MAX_ALLOC_SIZE))
+    return mi_aligned_fail(ENOMEM, size, alignment);
   // Fast path: the next free block of the size happens to be aligned.
   if (mi_likely(size <= MI_SMALL_SIZE_MAX && alignment <= size)) {
     mi_page_t* page = _mi_heap_get_free_small_page(heap, size);
@@ -48,30 +55,36 @@ static void* mi_heap_malloc_zero_aligned_at(mi_heap_t* heap, size_t size, size_t
   return mi_heap_malloc_zero_aligned_at_generic(heap, size, alignment, offset, zero);
 }
 
-mi_decl_restrict void* mi_heap_malloc_aligned_at(mi_heap_t* heap, size_t size, size_t alignment, size_t offset) mi_attr_noexcept {
+mi_decl_restrict void* mi_heap_malloc_aligned_at(mi_heap_t* heap, size_t size, size_t alignment,
+                                                 size_t offset) mi_attr_noexcept {
   return mi_heap_malloc_zero_aligned_at(heap, size, alignment, offset, false);
 }
 
-mi_decl_restrict void* mi_heap_malloc_aligned(mi_heap_t* heap, size_t size, size_t alignment) mi_attr_noexcept {
+mi_decl_restrict void* mi_heap_malloc_aligned(mi_heap_t* heap, size_t size,
+                                              size_t alignment) mi_attr_noexcept {
   return mi_heap_malloc_zero_aligned_at(heap, size, alignment, 0, false);
 }
 
-mi_decl_restrict void* mi_heap_zalloc_aligned_at(mi_heap_t* heap, size_t size, size_t alignment, size_t offset) mi_attr_noexcept {
+mi_decl_restrict void* mi_heap_zalloc_aligned_at(mi_heap_t* heap, size_t size, size_t alignment,
+                                                 size_t offset) mi_attr_noexcept {
   return mi_heap_malloc_zero_aligned_at(heap, size, alignment, offset, true);
 }
 
-mi_decl_restrict void* mi_heap_zalloc_aligned(mi_heap_t* heap, size_t size, size_t alignment) mi_attr_noexcept {
+mi_decl_restrict void* mi_heap_zalloc_aligned(mi_heap_t* heap, size_t size,
+                                              size_t alignment) mi_attr_noexcept {
   return mi_heap_malloc_zero_aligned_at(heap, size, alignment, 0, true);
 }
 
 mi_decl_restrict void* mi_heap_calloc_aligned_at(mi_heap_t* heap, size_t count, size_t size, size_t alignment,
                                                  size_t offset) mi_attr_noexcept {
   size_t total;
-  if (mi_count_size_overflow(count, size, &total)) return mi_aligned_fail(ENOMEM, SIZE_MAX, alignment);
+  if (mi_count_size_overflow(count, size, &total))
+    return mi_aligned_fail(ENOMEM, SIZE_MAX, alignment);
   return mi_heap_malloc_zero_aligned_at(heap, total, alignment, offset, true);
 }
 
-mi_decl_restrict void* mi_heap_calloc_aligned(mi_heap_t* heap, size_t count, size_t size, size_t alignment) mi_attr_noexcept {
+mi_decl_restrict void* mi_heap_calloc_aligned(mi_heap_t* heap, size_t count, size_t size,
+                                              size_t alignment) mi_attr_noexcept {
   return mi_heap_calloc_aligned_at(heap, count, size, alignment, 0);
 }
 
@@ -91,7 +104,8 @@ mi_decl_restrict void* mi_zalloc_aligned(size_t size, size_t alignment) mi_attr_
   return mi_heap_zalloc_aligned(mi_prim_get_default_heap(), size, alignment);
 }
 
-mi_decl_restrict void* mi_calloc_aligned_at(size_t count, size_t size, size_t alignment, size_t offset) mi_attr_noexcept {
+mi_decl_restrict void* mi_calloc_aligned_at(size_t count, size_t size, size_t alignment,
+                                            size_t offset) mi_attr_noexcept {
   return mi_heap_calloc_aligned_at(mi_prim_get_default_heap(), count, size, alignment, offset);
 }
 
@@ -102,20 +116,24 @@ mi_decl_restrict void* mi_calloc_aligned(size_t count, size_t size, size_t align
 // ---------------------------------------------------------------------------
 // Aligned reallocation
 // ---------------------------------------------------------------------------
-static void* mi_heap_realloc_zero_aligned_at(mi_heap_t* heap, void* p, size_t newsize, size_t alignment, size_t offset,
-                                             bool zero) {
-  if (alignment <= sizeof(uintptr_t)) return _mi_heap_realloc_zero(heap, p, newsize, zero);
-  if (p == NULL) return mi_heap_malloc_zero_aligned_at(heap, newsize, alignment, offset, zero);
+static void* mi_heap_realloc_zero_aligned_at(mi_heap_t* heap, void* p, size_t newsize, size_t alignment,
+                                             size_t offset, bool zero) {
+  if (alignment <= sizeof(uintptr_t))
+    return _mi_heap_realloc_zero(heap, p, newsize, zero);
+  if (p == NULL)
+    return mi_heap_malloc_zero_aligned_at(heap, newsize, alignment, offset, zero);
   size_t size = mi_usable_size(p);
   if (newsize <= size && newsize >= (size - (size / 2)) && (((uintptr_t)p + offset) % alignment) == 0) {
     return p; // still fits, still aligned, not too wasteful
   }
   void* newp = mi_heap_malloc_aligned_at(heap, newsize, alignment, offset);
-  if (newp == NULL) return NULL;
+  if (newp == NULL)
+    return NULL;
   return _mi_realloc_move(p, size, newp, newsize, zero);
 }
 
-void* mi_heap_realloc_aligned_at(mi_heap_t* heap, void* p, size_t newsize, size_t alignment, size_t offset) mi_attr_noexcept {
+void* mi_heap_realloc_aligned_at(mi_heap_t* heap, void* p, size_t newsize, size_t alignment,
+                                 size_t offset) mi_attr_noexcept {
   return mi_heap_realloc_zero_aligned_at(heap, p, newsize, alignment, offset, false);
 }
 
@@ -123,7 +141,8 @@ void* mi_heap_realloc_aligned(mi_heap_t* heap, void* p, size_t newsize, size_t a
   return mi_heap_realloc_zero_aligned_at(heap, p, newsize, alignment, 0, false);
 }
 
-void* mi_heap_rezalloc_aligned_at(mi_heap_t* heap, void* p, size_t newsize, size_t alignment, size_t offset) mi_attr_noexcept {
+void* mi_heap_rezalloc_aligned_at(mi_heap_t* heap, void* p, size_t newsize, size_t alignment,
+                                  size_t offset) mi_attr_noexcept {
   return mi_heap_realloc_zero_aligned_at(heap, p, newsize, alignment, offset, true);
 }
 
@@ -134,11 +153,13 @@ void* mi_heap_rezalloc_aligned(mi_heap_t* heap, void* p, size_t newsize, size_t 
 void* mi_heap_recalloc_aligned_at(mi_heap_t* heap, void* p, size_t newcount, size_t size, size_t alignment,
                                   size_t offset) mi_attr_noexcept {
   size_t total;
-  if (mi_count_size_overflow(newcount, size, &total)) return mi_aligned_fail(ENOMEM, SIZE_MAX, alignment);
+  if (mi_count_size_overflow(newcount, size, &total))
+    return mi_aligned_fail(ENOMEM, SIZE_MAX, alignment);
   return mi_heap_rezalloc_aligned_at(heap, p, total, alignment, offset);
 }
 
-void* mi_heap_recalloc_aligned(mi_heap_t* heap, void* p, size_t newcount, size_t size, size_t alignment) mi_attr_noexcept {
+void* mi_heap_recalloc_aligned(mi_heap_t* heap, void* p, size_t newcount, size_t size,
+                               size_t alignment) mi_attr_noexcept {
   return mi_heap_recalloc_aligned_at(heap, p, newcount, size, alignment, 0);
 }
 
@@ -158,7 +179,8 @@ void* mi_rezalloc_aligned(void* p, size_t newsize, size_t alignment) mi_attr_noe
   return mi_heap_rezalloc_aligned(mi_prim_get_default_heap(), p, newsize, alignment);
 }
 
-void* mi_recalloc_aligned_at(void* p, size_t newcount, size_t size, size_t alignment, size_t offset) mi_attr_noexcept {
+void* mi_recalloc_aligned_at(void* p, size_t newcount, size_t size, size_t alignment,
+                             size_t offset) mi_attr_noexcept {
   return mi_heap_recalloc_aligned_at(mi_prim_get_default_heap(), p, newcount, size, alignment, offset);
 }
 

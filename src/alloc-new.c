@@ -42,17 +42,17 @@ with the rest of the library; private names carry an `mi_new_` prefix.
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>   // abort
-#include <string.h>   // strlen
+#include <stdlib.h> // abort
+#include <string.h> // strlen
 
 #if !defined(_WIN32)
-  #include <unistd.h> // write
+#include <unistd.h> // write
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-  #define mi_new_unlikely(x)  (__builtin_expect(!!(x), 0))
+#define mi_new_unlikely(x) (__builtin_expect(!!(x), 0))
 #else
-  #define mi_new_unlikely(x)  (x)
+#define mi_new_unlikely(x) (x)
 #endif
 
 /* ----------------------------------------------------------------------------
@@ -62,28 +62,28 @@ Weak links into the C++ runtime (Itanium ABI: Linux, BSDs, macOS, MinGW)
 typedef void (*mi_new_handler_fun_t)(void);
 
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER)
-  #define MI_NEW_ITANIUM_ABI  1
+#define MI_NEW_ITANIUM_ABI 1
 
-  // std::new_handler std::get_new_handler() noexcept  (C++11)
-  extern mi_new_handler_fun_t _ZSt15get_new_handlerv(void) __attribute__((weak));
+// std::new_handler std::get_new_handler() noexcept  (C++11)
+extern mi_new_handler_fun_t _ZSt15get_new_handlerv(void) __attribute__((weak));
 
-  // void* __cxa_allocate_exception(size_t thrown_size) noexcept
-  extern void* __cxa_allocate_exception(size_t thrown_size) __attribute__((weak));
+// void* __cxa_allocate_exception(size_t thrown_size) noexcept
+extern void* __cxa_allocate_exception(size_t thrown_size) __attribute__((weak));
 
-  // [[noreturn]] void __cxa_throw(void* object, std::type_info* type, void (*destructor)(void*))
-  extern void __cxa_throw(void* thrown_object, void* type_info, void (*destructor)(void*))
+// [[noreturn]] void __cxa_throw(void* object, std::type_info* type, void (*destructor)(void*))
+extern void __cxa_throw(void* thrown_object, void* type_info, void (*destructor)(void*))
     __attribute__((weak, noreturn));
 
-  // The typeinfo object and the vtable of std::bad_alloc. We only ever take
-  // their addresses, so an opaque array type is enough.
-  extern char  _ZTISt9bad_alloc[] __attribute__((weak));
-  extern void* _ZTVSt9bad_alloc[] __attribute__((weak));
+// The typeinfo object and the vtable of std::bad_alloc. We only ever take
+// their addresses, so an opaque array type is enough.
+extern char _ZTISt9bad_alloc[] __attribute__((weak));
+extern void* _ZTVSt9bad_alloc[] __attribute__((weak));
 
-  // std::bad_alloc::~bad_alloc() (the complete-object destructor); `this` is
-  // passed as the first argument.
-  extern void _ZNSt9bad_allocD1Ev(void* self) __attribute__((weak));
+// std::bad_alloc::~bad_alloc() (the complete-object destructor); `this` is
+// passed as the first argument.
+extern void _ZNSt9bad_allocD1Ev(void* self) __attribute__((weak));
 #else
-  #define MI_NEW_ITANIUM_ABI  0
+#define MI_NEW_ITANIUM_ABI 0
 #endif
 
 // The currently installed std::new_handler, or NULL (also when no C++
@@ -123,8 +123,8 @@ static void mi_new_throw_bad_alloc(void) __attribute__((noreturn));
 static void mi_new_throw_bad_alloc(void) {
   errno = ENOMEM;
 #if MI_NEW_ITANIUM_ABI
-  if (__cxa_allocate_exception != NULL && __cxa_throw != NULL &&
-      _ZTISt9bad_alloc != NULL && _ZTVSt9bad_alloc != NULL) {
+  if (__cxa_allocate_exception != NULL && __cxa_throw != NULL && _ZTISt9bad_alloc != NULL &&
+      _ZTVSt9bad_alloc != NULL) {
     void** exception_object = (void**)__cxa_allocate_exception(sizeof(void*));
     exception_object[0] = (void*)(&_ZTVSt9bad_alloc[2]);
     void (*destructor)(void*) = (_ZNSt9bad_allocD1Ev != NULL ? &_ZNSt9bad_allocD1Ev : NULL);
@@ -142,7 +142,7 @@ static void mi_new_throw_bad_alloc(void) {
 static bool mi_new_failure_should_retry(bool nothrow) {
   const mi_new_handler_fun_t handler = mi_new_handler_current();
   if (handler != NULL) {
-    handler();   // may free memory, install another handler, throw, or abort
+    handler(); // may free memory, install another handler, throw, or abort
     return true;
   }
   if (!nothrow) {
@@ -154,7 +154,8 @@ static bool mi_new_failure_should_retry(bool nothrow) {
 // A request that can never succeed (the byte count overflows, or the
 // alignment is not a power of two): no handler can fix it, so fail at once.
 static void* mi_new_impossible(bool nothrow) {
-  if (!nothrow) mi_new_throw_bad_alloc();
+  if (!nothrow)
+    mi_new_throw_bad_alloc();
   errno = ENOMEM;
   return NULL;
 }
@@ -185,7 +186,8 @@ static mi_decl_noinline void* mi_new_malloc_retry(size_t size, bool nothrow) {
 }
 
 static mi_decl_noinline void* mi_new_aligned_retry(size_t size, size_t alignment, bool nothrow) {
-  if (!mi_new_alignment_is_valid(alignment)) return mi_new_impossible(nothrow);
+  if (!mi_new_alignment_is_valid(alignment))
+    return mi_new_impossible(nothrow);
   void* block = NULL;
   while (block == NULL && mi_new_failure_should_retry(nothrow)) {
     block = mi_malloc_aligned(size, alignment);
@@ -216,57 +218,66 @@ Public entry points
 
 void* mi_new(size_t size) {
   void* block = mi_malloc(size);
-  if (mi_new_unlikely(block == NULL)) return mi_new_malloc_retry(size, false);
+  if (mi_new_unlikely(block == NULL))
+    return mi_new_malloc_retry(size, false);
   return block;
 }
 
 void* mi_new_nothrow(size_t size) mi_attr_noexcept {
   void* block = mi_malloc(size);
-  if (mi_new_unlikely(block == NULL)) return mi_new_malloc_retry(size, true);
+  if (mi_new_unlikely(block == NULL))
+    return mi_new_malloc_retry(size, true);
   return block;
 }
 
 void* mi_new_aligned(size_t size, size_t alignment) {
   void* block = mi_malloc_aligned(size, alignment);
-  if (mi_new_unlikely(block == NULL)) return mi_new_aligned_retry(size, alignment, false);
+  if (mi_new_unlikely(block == NULL))
+    return mi_new_aligned_retry(size, alignment, false);
   return block;
 }
 
 void* mi_new_aligned_nothrow(size_t size, size_t alignment) mi_attr_noexcept {
   void* block = mi_malloc_aligned(size, alignment);
-  if (mi_new_unlikely(block == NULL)) return mi_new_aligned_retry(size, alignment, true);
+  if (mi_new_unlikely(block == NULL))
+    return mi_new_aligned_retry(size, alignment, true);
   return block;
 }
 
 // `count` objects of `size` bytes; an overflowing product throws at once.
 void* mi_new_n(size_t count, size_t size) {
   size_t total;
-  if (mi_new_unlikely(mi_new_mul_overflows(count, size, &total))) return mi_new_impossible(false);
+  if (mi_new_unlikely(mi_new_mul_overflows(count, size, &total)))
+    return mi_new_impossible(false);
   return mi_new(total);
 }
 
 void* mi_new_realloc(void* p, size_t newsize) {
   void* block = mi_realloc(p, newsize);
-  if (mi_new_unlikely(block == NULL)) return mi_new_realloc_retry(p, newsize);
+  if (mi_new_unlikely(block == NULL))
+    return mi_new_realloc_retry(p, newsize);
   return block;
 }
 
 void* mi_new_reallocn(void* p, size_t newcount, size_t size) {
   size_t total;
-  if (mi_new_unlikely(mi_new_mul_overflows(newcount, size, &total))) return mi_new_impossible(false);
+  if (mi_new_unlikely(mi_new_mul_overflows(newcount, size, &total)))
+    return mi_new_impossible(false);
   return mi_new_realloc(p, total);
 }
 
 // `new` semantics on an explicit heap (used by mi_heap_stl_allocator).
 void* mi_heap_alloc_new(mi_heap_t* heap, size_t size) {
   void* block = mi_heap_malloc(heap, size);
-  if (mi_new_unlikely(block == NULL)) return mi_new_heap_retry(heap, size);
+  if (mi_new_unlikely(block == NULL))
+    return mi_new_heap_retry(heap, size);
   return block;
 }
 
 void* mi_heap_alloc_new_n(mi_heap_t* heap, size_t count, size_t size) {
   size_t total;
-  if (mi_new_unlikely(mi_new_mul_overflows(count, size, &total))) return mi_new_impossible(false);
+  if (mi_new_unlikely(mi_new_mul_overflows(count, size, &total)))
+    return mi_new_impossible(false);
   return mi_heap_alloc_new(heap, total);
 }
 

@@ -16,7 +16,8 @@ lookup and a free-list pop: no lock, no search.
 // Fast path: pop a block from the page's free list.
 inline void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size, bool zero) {
   mi_block_t* const block = page->free;
-  if (mi_unlikely(block == NULL)) return _mi_malloc_generic(heap, size, zero, 0);
+  if (mi_unlikely(block == NULL))
+    return _mi_malloc_generic(heap, size, zero, 0);
   page->free = mi_block_next(block);
   page->used++;
 #if MI_DEBUG > 0
@@ -24,15 +25,18 @@ inline void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size,
   if (page->block_size <= MI_LARGE_OBJ_SIZE_MAX) {
     mi_stats_t* stats = &heap->tld->stats;
     mi_stat_increase(stats->malloc_normal, page->block_size);
-    mi_stat_increase(stats->malloc_bins[page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX ? _mi_bin(page->block_size) : MI_BIN_HUGE],
+    mi_stat_increase(stats->malloc_bins[page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX ? _mi_bin(page->block_size)
+                                                                                   : MI_BIN_HUGE],
                      page->block_size);
     mi_stat_counter_increase(stats->malloc_normal_count, 1);
   }
   mi_stat_increase(heap->tld->stats.malloc_requested, size);
 #endif
   if (mi_unlikely(zero)) {
-    if (page->free_is_zero) block->next = NULL; // the rest of the block is fresh, zeroed memory
-    else memset(block, 0, page->block_size);
+    if (page->free_is_zero)
+      block->next = NULL; // the rest of the block is fresh, zeroed memory
+    else
+      memset(block, 0, page->block_size);
   }
   return block;
 }
@@ -49,8 +53,10 @@ static inline void* mi_heap_malloc_small_zero(mi_heap_t* heap, size_t size, bool
 }
 
 inline void* _mi_heap_malloc_zero_ex(mi_heap_t* heap, size_t size, bool zero, size_t huge_alignment) {
-  if (mi_likely(size <= MI_SMALL_SIZE_MAX)) return mi_heap_malloc_small_zero(heap, size, zero);
-  if (mi_unlikely(size > MI_MAX_ALLOC_SIZE)) return _mi_malloc_fail(size);
+  if (mi_likely(size <= MI_SMALL_SIZE_MAX))
+    return mi_heap_malloc_small_zero(heap, size, zero);
+  if (mi_unlikely(size > MI_MAX_ALLOC_SIZE))
+    return _mi_malloc_fail(size);
   return _mi_malloc_generic(heap, size, zero, huge_alignment);
 }
 
@@ -88,7 +94,8 @@ mi_decl_restrict void* mi_zalloc(size_t size) mi_attr_noexcept {
 
 mi_decl_restrict void* mi_heap_calloc(mi_heap_t* heap, size_t count, size_t size) mi_attr_noexcept {
   size_t total;
-  if (mi_count_size_overflow(count, size, &total)) return NULL;
+  if (mi_count_size_overflow(count, size, &total))
+    return NULL;
   return _mi_heap_malloc_zero(heap, total, true);
 }
 
@@ -98,7 +105,8 @@ mi_decl_restrict void* mi_calloc(size_t count, size_t size) mi_attr_noexcept {
 
 mi_decl_restrict void* mi_heap_mallocn(mi_heap_t* heap, size_t count, size_t size) mi_attr_noexcept {
   size_t total;
-  if (mi_count_size_overflow(count, size, &total)) return NULL;
+  if (mi_count_size_overflow(count, size, &total))
+    return NULL;
   return mi_heap_malloc(heap, total);
 }
 
@@ -112,19 +120,24 @@ mi_decl_restrict void* mi_mallocn(size_t count, size_t size) mi_attr_noexcept {
 
 // Grow in place if the block is already big enough; never moves.
 void* mi_expand(void* p, size_t newsize) mi_attr_noexcept {
-  if (p == NULL) return NULL;
+  if (p == NULL)
+    return NULL;
   size_t size = _mi_usable_size(p, "mi_expand");
-  if (newsize > size) return NULL;
+  if (newsize > size)
+    return NULL;
   return p;
 }
 
 void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero) {
-  if (p == NULL) return _mi_heap_malloc_zero(heap, newsize, zero);
+  if (p == NULL)
+    return _mi_heap_malloc_zero(heap, newsize, zero);
   size_t size = _mi_usable_size(p, "mi_realloc");
   // Keep the block if the new size fits and wastes at most half of it.
-  if (mi_unlikely(newsize <= size && newsize >= (size / 2) && newsize > 0)) return p;
+  if (mi_unlikely(newsize <= size && newsize >= (size / 2) && newsize > 0))
+    return p;
   void* newp = mi_heap_malloc(heap, newsize);
-  if (mi_unlikely(newp == NULL)) return NULL; // the old block is untouched
+  if (mi_unlikely(newp == NULL))
+    return NULL; // the old block is untouched
   return _mi_realloc_move(p, size, newp, newsize, zero);
 }
 
@@ -147,14 +160,16 @@ void* mi_heap_realloc(mi_heap_t* heap, void* p, size_t newsize) mi_attr_noexcept
 
 void* mi_heap_reallocn(mi_heap_t* heap, void* p, size_t count, size_t size) mi_attr_noexcept {
   size_t total;
-  if (mi_count_size_overflow(count, size, &total)) return NULL;
+  if (mi_count_size_overflow(count, size, &total))
+    return NULL;
   return mi_heap_realloc(heap, p, total);
 }
 
 // Like realloc, but frees `p` when the reallocation fails.
 void* mi_heap_reallocf(mi_heap_t* heap, void* p, size_t newsize) mi_attr_noexcept {
   void* newp = mi_heap_realloc(heap, p, newsize);
-  if (newp == NULL && p != NULL) mi_free(p);
+  if (newp == NULL && p != NULL)
+    mi_free(p);
   return newp;
 }
 
@@ -164,7 +179,8 @@ void* mi_heap_rezalloc(mi_heap_t* heap, void* p, size_t newsize) mi_attr_noexcep
 
 void* mi_heap_recalloc(mi_heap_t* heap, void* p, size_t count, size_t size) mi_attr_noexcept {
   size_t total;
-  if (mi_count_size_overflow(count, size, &total)) return NULL;
+  if (mi_count_size_overflow(count, size, &total))
+    return NULL;
   return mi_heap_rezalloc(heap, p, total);
 }
 
@@ -192,10 +208,12 @@ void* mi_recalloc(void* p, size_t count, size_t size) mi_attr_noexcept {
 // Strings and paths
 // ---------------------------------------------------------------------------
 mi_decl_restrict char* mi_heap_strdup(mi_heap_t* heap, const char* s) mi_attr_noexcept {
-  if (s == NULL) return NULL;
+  if (s == NULL)
+    return NULL;
   size_t len = strlen(s);
   char* t = (char*)mi_heap_malloc(heap, len + 1);
-  if (t == NULL) return NULL;
+  if (t == NULL)
+    return NULL;
   memcpy(t, s, len + 1);
   return t;
 }
@@ -205,10 +223,12 @@ mi_decl_restrict char* mi_strdup(const char* s) mi_attr_noexcept {
 }
 
 mi_decl_restrict char* mi_heap_strndup(mi_heap_t* heap, const char* s, size_t n) mi_attr_noexcept {
-  if (s == NULL) return NULL;
+  if (s == NULL)
+    return NULL;
   size_t len = strnlen(s, n);
   char* t = (char*)mi_heap_malloc(heap, len + 1);
-  if (t == NULL) return NULL;
+  if (t == NULL)
+    return NULL;
   memcpy(t, s, len);
   t[len] = 0;
   return t;
@@ -222,11 +242,14 @@ mi_decl_restrict char* mi_strndup(const char* s, size_t n) mi_attr_noexcept {
 #define PATH_MAX 4096
 #endif
 
-mi_decl_restrict char* mi_heap_realpath(mi_heap_t* heap, const char* fname, char* resolved_name) mi_attr_noexcept {
-  if (resolved_name != NULL) return realpath(fname, resolved_name);
+mi_decl_restrict char* mi_heap_realpath(mi_heap_t* heap, const char* fname,
+                                        char* resolved_name) mi_attr_noexcept {
+  if (resolved_name != NULL)
+    return realpath(fname, resolved_name);
   char buf[PATH_MAX + 1];
   char* rname = realpath(fname, buf);
-  if (rname == NULL) return NULL;
+  if (rname == NULL)
+    return NULL;
   return mi_heap_strdup(heap, rname);
 }
 

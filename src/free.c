@@ -19,7 +19,8 @@ static mi_decl_noinline mi_decl_cold void mi_free_invalid(const void* p, const c
   mi_test_count(MI_TEST_INVALID_FREE);
   bool expected = false;
   // Report only the first one: a program that frees foreign pointers tends to do it often.
-  if (mi_atomic_cas_strong_acq_rel(&mi_invalid_free_reported, &expected, true)) { // pairs with itself only; no data
+  if (mi_atomic_cas_strong_acq_rel(&mi_invalid_free_reported, &expected,
+                                   true)) { // pairs with itself only; no data
     _mi_warning_message("%s: pointer %p was not allocated by this allocator; it is left alone\n", msg, p);
   }
 }
@@ -27,7 +28,8 @@ static mi_decl_noinline mi_decl_cold void mi_free_invalid(const void* p, const c
 #if MI_DEBUG > 0
 static bool mi_list_contains(const mi_block_t* list, const mi_block_t* block, size_t max) {
   while (list != NULL && max-- > 0) {
-    if (list == block) return true;
+    if (list == block)
+      return true;
     list = mi_block_next(list);
   }
   return false;
@@ -54,7 +56,8 @@ static bool mi_free_check(const mi_segment_t* segment, const mi_page_t* page, co
     size_t max = page->capacity;
     if (mi_list_contains(page->free, block, max) || mi_list_contains(page->local_free, block, max) ||
         // Acquire pairs with the release CAS of the remote frees that pushed the blocks.
-        mi_list_contains(mi_tf_block(mi_atomic_load_acquire(&((mi_page_t*)page)->xthread_free)), block, max)) {
+        mi_list_contains(mi_tf_block(mi_atomic_load_acquire(&((mi_page_t*)page)->xthread_free)), block,
+                         max)) {
       _mi_error_message(EAGAIN, "mi_free: double free of %p detected\n", p);
       return false;
     }
@@ -77,10 +80,12 @@ mi_block_t* _mi_page_ptr_unalign(const mi_page_t* page, const void* p) {
 static inline void mi_free_stats(const mi_page_t* page) {
 #if MI_DEBUG > 0
   mi_heap_t* heap = mi_prim_get_default_heap();
-  if (!mi_heap_is_initialized(heap) || page->block_size > MI_LARGE_OBJ_SIZE_MAX) return;
+  if (!mi_heap_is_initialized(heap) || page->block_size > MI_LARGE_OBJ_SIZE_MAX)
+    return;
   mi_stats_t* stats = &heap->tld->stats;
   mi_stat_decrease(stats->malloc_normal, page->block_size);
-  mi_stat_decrease(stats->malloc_bins[page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX ? _mi_bin(page->block_size) : MI_BIN_HUGE],
+  mi_stat_decrease(stats->malloc_bins[page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX ? _mi_bin(page->block_size)
+                                                                                 : MI_BIN_HUGE],
                    page->block_size);
 #else
   (void)page;
@@ -94,7 +99,8 @@ static inline void mi_free_block_local(mi_page_t* page, mi_block_t* block) {
   mi_block_set_next(block, page->local_free);
   page->local_free = block;
   if (mi_unlikely(--page->used == 0)) {
-    if (page->retire_expire == 0) _mi_page_retire(page);
+    if (page->retire_expire == 0)
+      _mi_page_retire(page);
   } else if (mi_unlikely(mi_page_is_full(page))) {
     _mi_page_unfull(page);
   }
@@ -119,7 +125,8 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
     // The owner is alive (or someone else claimed it): return the memory now,
     // leave the block for the owner.
     _mi_segment_huge_page_free_remote(segment, page, block);
-  } else if (_mi_option_get_fast(mi_option_abandoned_reclaim_on_free) != 0 && mi_segment_is_abandoned(segment)) {
+  } else if (_mi_option_get_fast(mi_option_abandoned_reclaim_on_free) != 0 &&
+             mi_segment_is_abandoned(segment)) {
     mi_heap_t* heap = mi_prim_get_default_heap();
     if (mi_heap_is_initialized(heap) && !heap->no_reclaim && _mi_segment_reclaim_on_free(segment, heap)) {
       mi_free_block_local(page, block);
@@ -154,7 +161,8 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
   if (mi_unlikely(use_delayed)) {
     // The page is full: hand the block to the owning heap. The heap stays
     // alive while the page is in MI_DELAYED_FREEING (heap deletion waits).
-    mi_heap_t* heap = (mi_heap_t*)mi_atomic_load_acquire(&page->xheap); // pairs with mi_page_set_heap's release
+    mi_heap_t* heap =
+        (mi_heap_t*)mi_atomic_load_acquire(&page->xheap); // pairs with mi_page_set_heap's release
     if (heap != NULL) {
       mi_block_t* dfree = mi_atomic_load_relaxed(&heap->thread_delayed_free);
       do {
@@ -171,25 +179,31 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
 }
 
 void _mi_free_block(mi_page_t* page, bool is_local, mi_block_t* block) {
-  if (mi_likely(is_local)) mi_free_block_local(page, block);
-  else mi_free_block_remote(_mi_page_segment(page), page, block);
+  if (mi_likely(is_local))
+    mi_free_block_local(page, block);
+  else
+    mi_free_block_remote(_mi_page_segment(page), page, block);
 }
 
 void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) {
   mi_block_t* block = (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p);
-  if (is_local) mi_free_block_local(page, block);
-  else mi_free_block_remote(segment, page, block);
+  if (is_local)
+    mi_free_block_local(page, block);
+  else
+    mi_free_block_remote(segment, page, block);
 }
 
 void mi_free(void* p) mi_attr_noexcept {
   mi_segment_t* const segment = _mi_ptr_segment(p);
   if (mi_unlikely(!_mi_segment_map_contains(segment))) {
-    if (p != NULL) mi_free_invalid(p, "mi_free");
+    if (p != NULL)
+      mi_free_invalid(p, "mi_free");
     return;
   }
   mi_page_t* const page = _mi_segment_page_of(segment, p);
 #if MI_DEBUG > 0
-  if (!mi_free_check(segment, page, p)) return;
+  if (!mi_free_check(segment, page, p))
+    return;
 #endif
   const bool is_local = mi_segment_is_owned_by_me(segment);
   if (mi_likely(is_local && page->flags.full_aligned == 0)) {
@@ -198,7 +212,8 @@ void mi_free(void* p) mi_attr_noexcept {
     mi_free_stats(page);
     mi_block_set_next(block, page->local_free);
     page->local_free = block;
-    if (mi_unlikely(--page->used == 0) && page->retire_expire == 0) _mi_page_retire(page);
+    if (mi_unlikely(--page->used == 0) && page->retire_expire == 0)
+      _mi_page_retire(page);
   } else {
     _mi_free_generic(segment, page, is_local, p);
   }
@@ -208,7 +223,8 @@ void mi_free(void* p) mi_attr_noexcept {
 // remote thread is still busy with the page; the block is retried later.
 static bool mi_free_delayed_block(mi_block_t* block) {
   mi_page_t* page = _mi_ptr_page(block);
-  if (!_mi_page_try_use_delayed_free(page, MI_NO_DELAYED_FREE, false)) return false;
+  if (!_mi_page_try_use_delayed_free(page, MI_NO_DELAYED_FREE, false))
+    return false;
   _mi_page_free_collect(page, false);
   mi_free_block_local(page, block);
   return true;
@@ -216,7 +232,8 @@ static bool mi_free_delayed_block(mi_block_t* block) {
 
 // Process the blocks other threads freed into this heap's full pages.
 bool _mi_heap_delayed_free_partial(mi_heap_t* heap) {
-  if (mi_atomic_load_relaxed(&heap->thread_delayed_free) == NULL) return true;
+  if (mi_atomic_load_relaxed(&heap->thread_delayed_free) == NULL)
+    return true;
   // Acquire pairs with the release CAS that pushed each block.
   mi_block_t* block = mi_atomic_exchange_acquire(&heap->thread_delayed_free, NULL);
   bool all_freed = true;
@@ -236,21 +253,24 @@ bool _mi_heap_delayed_free_partial(mi_heap_t* heap) {
 }
 
 void _mi_heap_delayed_free_all(mi_heap_t* heap) {
-  while (!_mi_heap_delayed_free_partial(heap)) _mi_prim_yield();
+  while (!_mi_heap_delayed_free_partial(heap))
+    _mi_prim_yield();
 }
 
 // ---------------------------------------------------------------------------
 // Sizes of blocks
 // ---------------------------------------------------------------------------
 size_t _mi_usable_size(const void* p, const char* msg) {
-  if (p == NULL) return 0;
+  if (p == NULL)
+    return 0;
   const mi_segment_t* segment = _mi_ptr_segment(p);
   if (mi_unlikely(!_mi_segment_map_contains(segment))) {
     mi_free_invalid(p, msg);
     return 0;
   }
   const mi_page_t* page = _mi_segment_page_of(segment, p);
-  if (mi_likely(!mi_page_has_aligned(page))) return page->block_size;
+  if (mi_likely(!mi_page_has_aligned(page)))
+    return page->block_size;
   const mi_block_t* block = _mi_page_ptr_unalign(page, p);
   return page->block_size - (size_t)((const uint8_t*)p - (const uint8_t*)block);
 }

@@ -19,7 +19,8 @@ void _mi_heap_init(mi_heap_t* heap, mi_tld_t* tld, mi_arena_id_t arena_id, bool 
   heap->random = (uintptr_t)_mi_prim_random_seed();
   heap->page_retired_min = MI_BIN_FULL;
   heap->page_retired_max = 0;
-  for (size_t bin = 0; bin < MI_BIN_HUGE; bin++) heap->pages[bin].block_size = _mi_bin_size((uint8_t)bin);
+  for (size_t bin = 0; bin < MI_BIN_HUGE; bin++)
+    heap->pages[bin].block_size = _mi_bin_size((uint8_t)bin);
   heap->pages[MI_BIN_HUGE].block_size = MI_QUEUE_HUGE_SIZE;
   heap->pages[MI_BIN_FULL].block_size = MI_QUEUE_FULL_SIZE;
   heap->next = tld->heaps;
@@ -28,13 +29,15 @@ void _mi_heap_init(mi_heap_t* heap, mi_tld_t* tld, mi_arena_id_t arena_id, bool 
 
 // Visit every page of the heap; stops when `fn` returns false.
 bool _mi_heap_visit_pages(mi_heap_t* heap, mi_heap_page_visit_fun* fn, void* arg) {
-  if (heap == NULL || heap->page_count == 0) return true;
+  if (heap == NULL || heap->page_count == 0)
+    return true;
   for (size_t bin = 0; bin <= MI_BIN_FULL; bin++) {
     mi_page_queue_t* queue = &heap->pages[bin];
     mi_page_t* page = queue->first;
     while (page != NULL) {
       mi_page_t* next = page->next; // `fn` may free the page
-      if (!fn(heap, queue, page, arg)) return false;
+      if (!fn(heap, queue, page, arg))
+        return false;
       page = next;
     }
   }
@@ -67,7 +70,8 @@ static bool mi_heap_page_collect(mi_heap_t* heap, mi_page_queue_t* queue, mi_pag
 }
 
 static void mi_heap_collect_ex(mi_heap_t* heap, mi_collect_t collect) {
-  if (heap == NULL || !mi_heap_is_initialized(heap)) return;
+  if (heap == NULL || !mi_heap_is_initialized(heap))
+    return;
   bool force = (collect >= MI_COLLECT_FORCE);
   _mi_deferred_free(heap, force);
   // The main thread's forced collection also takes over what exited threads left behind.
@@ -82,7 +86,8 @@ static void mi_heap_collect_ex(mi_heap_t* heap, mi_collect_t collect) {
   _mi_heap_collect_retired(heap, force);
   _mi_heap_visit_pages(heap, &mi_heap_page_collect, &collect);
   _mi_segments_collect(force, &heap->tld->segments);
-  if (force) _mi_segment_cache_collect(true, &heap->tld->stats);
+  if (force)
+    _mi_segment_cache_collect(true, &heap->tld->stats);
 }
 
 void _mi_heap_collect_abandon(mi_heap_t* heap) { mi_heap_collect_ex(heap, MI_COLLECT_ABANDON); }
@@ -108,15 +113,18 @@ mi_heap_t* mi_heap_get_default(void) {
 
 mi_heap_t* mi_heap_get_backing(void) {
   mi_heap_t* heap = mi_heap_get_default();
-  if (!mi_heap_is_initialized(heap)) return NULL;
+  if (!mi_heap_is_initialized(heap))
+    return NULL;
   return heap->tld->heap_backing;
 }
 
 mi_heap_t* mi_heap_new_ex(int heap_tag, bool allow_destroy, mi_arena_id_t arena_id) {
   mi_heap_t* backing = mi_heap_get_backing();
-  if (backing == NULL) return NULL;
+  if (backing == NULL)
+    return NULL;
   mi_heap_t* heap = (mi_heap_t*)mi_heap_malloc(backing, sizeof(mi_heap_t));
-  if (heap == NULL) return NULL;
+  if (heap == NULL)
+    return NULL;
   // A heap that may be destroyed must not take in abandoned segments: their
   // blocks belong to others and must survive the destroy.
   _mi_heap_init(heap, backing->tld, arena_id, allow_destroy, (uint8_t)heap_tag);
@@ -131,23 +139,28 @@ static void mi_heap_unlink(mi_heap_t* heap) {
   mi_tld_t* tld = heap->tld;
   mi_heap_t* prev = NULL;
   for (mi_heap_t* h = tld->heaps; h != NULL; prev = h, h = h->next) {
-    if (h != heap) continue;
-    if (prev == NULL) tld->heaps = heap->next;
-    else prev->next = heap->next;
+    if (h != heap)
+      continue;
+    if (prev == NULL)
+      tld->heaps = heap->next;
+    else
+      prev->next = heap->next;
     break;
   }
 }
 
 static void mi_heap_free_struct(mi_heap_t* heap) {
   mi_heap_t* backing = heap->tld->heap_backing;
-  if (mi_prim_get_default_heap() == heap) _mi_heap_set_default_direct(backing);
+  if (mi_prim_get_default_heap() == heap)
+    _mi_heap_set_default_direct(backing);
   mi_heap_unlink(heap);
   mi_free(heap);
 }
 
 // Move every page of `from` into `heap` (same thread).
 static void mi_heap_absorb(mi_heap_t* heap, mi_heap_t* from) {
-  if (from->page_count == 0) return;
+  if (from->page_count == 0)
+    return;
   _mi_heap_delayed_free_partial(from);
   for (size_t bin = 0; bin <= MI_BIN_FULL; bin++) {
     size_t moved = _mi_page_queue_append(heap, &heap->pages[bin], &from->pages[bin]);
@@ -157,12 +170,14 @@ static void mi_heap_absorb(mi_heap_t* heap, mi_heap_t* from) {
   // Remote frees that raced with the move went to `from`'s delayed list.
   _mi_heap_delayed_free_all(from);
   memset(from->pages_free_direct, 0, sizeof(from->pages_free_direct));
-  for (size_t i = 0; i < MI_PAGES_DIRECT; i++) from->pages_free_direct[i] = (mi_page_t*)&_mi_page_empty;
+  for (size_t i = 0; i < MI_PAGES_DIRECT; i++)
+    from->pages_free_direct[i] = (mi_page_t*)&_mi_page_empty;
 }
 
 // Delete a heap: its live blocks move to the backing heap.
 void mi_heap_delete(mi_heap_t* heap) {
-  if (heap == NULL || !mi_heap_is_initialized(heap)) return;
+  if (heap == NULL || !mi_heap_is_initialized(heap))
+    return;
   if (mi_heap_is_backing(heap)) {
     mi_heap_collect(heap, false);
     return;
@@ -175,7 +190,8 @@ static bool mi_heap_page_destroy(mi_heap_t* heap, mi_page_queue_t* queue, mi_pag
   (void)arg;
   (void)queue;
   _mi_page_use_delayed_free(page, MI_NEVER_DELAYED_FREE, false);
-  if (page->block_size > MI_LARGE_OBJ_SIZE_MAX) mi_stat_decrease(heap->tld->stats.malloc_huge, page->block_size);
+  if (page->block_size > MI_LARGE_OBJ_SIZE_MAX)
+    mi_stat_decrease(heap->tld->stats.malloc_huge, page->block_size);
   if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX) {
     mi_stat_decrease(heap->tld->stats.page_bins[_mi_bin(page->block_size)], 1);
   }
@@ -189,14 +205,17 @@ static bool mi_heap_page_destroy(mi_heap_t* heap, mi_page_queue_t* queue, mi_pag
 
 void _mi_heap_destroy_pages(mi_heap_t* heap) {
   _mi_heap_visit_pages(heap, &mi_heap_page_destroy, NULL);
-  for (size_t bin = 0; bin <= MI_BIN_FULL; bin++) heap->pages[bin].first = heap->pages[bin].last = NULL;
-  for (size_t i = 0; i < MI_PAGES_DIRECT; i++) heap->pages_free_direct[i] = (mi_page_t*)&_mi_page_empty;
+  for (size_t bin = 0; bin <= MI_BIN_FULL; bin++)
+    heap->pages[bin].first = heap->pages[bin].last = NULL;
+  for (size_t i = 0; i < MI_PAGES_DIRECT; i++)
+    heap->pages_free_direct[i] = (mi_page_t*)&_mi_page_empty;
   heap->page_count = 0;
 }
 
 // Destroy a heap: all its blocks are freed at once.
 void mi_heap_destroy(mi_heap_t* heap) {
-  if (heap == NULL || !mi_heap_is_initialized(heap)) return;
+  if (heap == NULL || !mi_heap_is_initialized(heap))
+    return;
   if (!heap->no_reclaim || mi_heap_is_backing(heap)) {
     // Heaps that may hold reclaimed blocks of others cannot be destroyed safely.
     mi_heap_delete(heap);
@@ -208,7 +227,8 @@ void mi_heap_destroy(mi_heap_t* heap) {
 }
 
 mi_heap_t* mi_heap_set_default(mi_heap_t* heap) {
-  if (heap == NULL || !mi_heap_is_initialized(heap)) return NULL;
+  if (heap == NULL || !mi_heap_is_initialized(heap))
+    return NULL;
   mi_heap_t* old = mi_prim_get_default_heap();
   _mi_heap_set_default_direct(heap);
   return old;
@@ -218,9 +238,11 @@ mi_heap_t* mi_heap_set_default(mi_heap_t* heap) {
 // Ownership queries
 // ---------------------------------------------------------------------------
 bool mi_heap_contains_block(mi_heap_t* heap, const void* p) {
-  if (heap == NULL || !mi_heap_is_initialized(heap) || p == NULL) return false;
+  if (heap == NULL || !mi_heap_is_initialized(heap) || p == NULL)
+    return false;
   mi_segment_t* segment = _mi_ptr_segment(p);
-  if (!_mi_segment_map_contains(segment)) return false;
+  if (!_mi_segment_map_contains(segment))
+    return false;
   return (mi_page_heap(_mi_segment_page_of(segment, p)) == heap);
 }
 
@@ -240,8 +262,10 @@ static bool mi_heap_page_check_owned(mi_heap_t* heap, mi_page_queue_t* queue, mi
 }
 
 bool mi_heap_check_owned(mi_heap_t* heap, const void* p) {
-  if (heap == NULL || !mi_heap_is_initialized(heap)) return false;
-  if (((uintptr_t)p & (MI_INTPTR_SIZE - 1)) != 0) return false;
+  if (heap == NULL || !mi_heap_is_initialized(heap))
+    return false;
+  if (((uintptr_t)p & (MI_INTPTR_SIZE - 1)) != 0)
+    return false;
   mi_owned_search_t search = {p, false};
   _mi_heap_visit_pages(heap, &mi_heap_page_check_owned, &search);
   return search.found;
@@ -267,22 +291,27 @@ void _mi_heap_area_init(mi_heap_area_t* area, mi_page_t* page) {
 // Visit the live blocks of a page: mark the free ones in a bitmap first.
 bool _mi_heap_area_visit_blocks(const mi_heap_area_t* area, mi_page_t* page, mi_block_visit_fun* visitor,
                                 void* arg) {
-  if (page == NULL || page->used == 0) return true;
+  if (page == NULL || page->used == 0)
+    return true;
   _mi_page_free_collect(page, true);
   size_t bsize = page->block_size;
   uint8_t* start = page->page_start;
   mi_heap_t* heap = mi_page_heap(page);
-  if (page->capacity == 1) return visitor(heap, area, start, bsize, arg);
+  if (page->capacity == 1)
+    return visitor(heap, area, start, bsize, arg);
   uint64_t free_map[MI_PAGE_BLOCKS_MAX / 64];
   size_t words = _mi_divide_up(page->capacity, 64);
   memset(free_map, 0, words * sizeof(uint64_t));
   for (mi_block_t* block = page->free; block != NULL; block = mi_block_next(block)) {
     size_t index = (size_t)((uint8_t*)block - start) / bsize;
-    if (index < page->capacity) free_map[index / 64] |= ((uint64_t)1 << (index % 64));
+    if (index < page->capacity)
+      free_map[index / 64] |= ((uint64_t)1 << (index % 64));
   }
   for (size_t i = 0; i < page->capacity; i++) {
-    if ((free_map[i / 64] & ((uint64_t)1 << (i % 64))) != 0) continue;
-    if (!visitor(heap, area, start + i * bsize, bsize, arg)) return false;
+    if ((free_map[i / 64] & ((uint64_t)1 << (i % 64))) != 0)
+      continue;
+    if (!visitor(heap, area, start + i * bsize, bsize, arg))
+      return false;
   }
   return true;
 }
@@ -298,13 +327,16 @@ static bool mi_heap_page_visit(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_
   mi_visit_args_t* args = (mi_visit_args_t*)arg;
   mi_heap_area_t area;
   _mi_heap_area_init(&area, page);
-  if (!args->visitor(heap, &area, NULL, area.block_size, args->arg)) return false;
-  if (args->visit_blocks) return _mi_heap_area_visit_blocks(&area, page, args->visitor, args->arg);
+  if (!args->visitor(heap, &area, NULL, area.block_size, args->arg))
+    return false;
+  if (args->visit_blocks)
+    return _mi_heap_area_visit_blocks(&area, page, args->visitor, args->arg);
   return true;
 }
 
 bool mi_heap_visit_blocks(const mi_heap_t* heap, bool visit_blocks, mi_block_visit_fun* visitor, void* arg) {
-  if (heap == NULL || !mi_heap_is_initialized(heap) || visitor == NULL) return false;
+  if (heap == NULL || !mi_heap_is_initialized(heap) || visitor == NULL)
+    return false;
   mi_visit_args_t args = {visit_blocks, visitor, arg};
   return _mi_heap_visit_pages((mi_heap_t*)heap, &mi_heap_page_visit, &args);
 }
@@ -316,4 +348,6 @@ void mi_heap_guarded_set_sample_rate(mi_heap_t* heap, size_t sample_rate, size_t
   (void)heap, (void)sample_rate, (void)seed;
 }
 
-void mi_heap_guarded_set_size_bound(mi_heap_t* heap, size_t min, size_t max) { (void)heap, (void)min, (void)max; }
+void mi_heap_guarded_set_size_bound(mi_heap_t* heap, size_t min, size_t max) {
+  (void)heap, (void)min, (void)max;
+}

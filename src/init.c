@@ -16,9 +16,9 @@ mi_decl_hidden const mi_page_t _mi_page_empty;
 
 // The default heap of a thread that has not allocated yet. Never written.
 mi_decl_hidden mi_heap_t _mi_heap_empty = {
-  .tld = NULL,
-  .page_retired_min = MI_BIN_FULL,
-  .pages_free_direct = {MI_DIRECT_EMPTY},
+    .tld = NULL,
+    .page_retired_min = MI_BIN_FULL,
+    .pages_free_direct = {MI_DIRECT_EMPTY},
 };
 
 __thread mi_heap_t* _mi_heap_default __attribute__((tls_model("initial-exec"))) = &_mi_heap_empty;
@@ -69,9 +69,10 @@ static mi_thread_data_t* mi_thread_data_alloc(void) {
   }
   void* base;
   size_t mapped;
-  td = (mi_thread_data_t*)_mi_os_alloc_aligned(sizeof(mi_thread_data_t), _mi_os_page_size(), 0, &base, &mapped,
-                                               &_mi_stats_main);
-  if (td == NULL) _mi_error_message(ENOMEM, "unable to allocate thread local heap metadata\n");
+  td = (mi_thread_data_t*)_mi_os_alloc_aligned(sizeof(mi_thread_data_t), _mi_os_page_size(), 0, &base,
+                                               &mapped, &_mi_stats_main);
+  if (td == NULL)
+    _mi_error_message(ENOMEM, "unable to allocate thread local heap metadata\n");
   return td; // fresh OS memory is zero
 }
 
@@ -85,7 +86,8 @@ static void mi_thread_data_free(mi_thread_data_t* td) {
     }
   }
   _mi_prim_unlock(&mi_thread_data_lock);
-  if (td != NULL) _mi_os_free(td, _mi_align_up(sizeof(mi_thread_data_t), _mi_os_page_size()), &_mi_stats_main);
+  if (td != NULL)
+    _mi_os_free(td, _mi_align_up(sizeof(mi_thread_data_t), _mi_os_page_size()), &_mi_stats_main);
 }
 
 static void mi_tld_init(mi_tld_t* tld, mi_heap_t* heap) {
@@ -95,7 +97,8 @@ static void mi_tld_init(mi_tld_t* tld, mi_heap_t* heap) {
   tld->segments.stats = &tld->stats;
   tld->segments.subproc = _mi_subproc_main();
   tld->stats.version = MI_STAT_VERSION;
-  for (size_t i = 0; i <= MI_SEGMENT_BIN_MAX; i++) tld->segments.spans[i].slice_count = i;
+  for (size_t i = 0; i <= MI_SEGMENT_BIN_MAX; i++)
+    tld->segments.spans[i].slice_count = i;
 }
 
 // ---------------------------------------------------------------------------
@@ -104,13 +107,15 @@ static void mi_tld_init(mi_tld_t* tld, mi_heap_t* heap) {
 void _mi_heap_set_default_direct(mi_heap_t* heap) {
   _mi_heap_default = heap;
   // Keep the backing heap registered for the thread-exit destructor.
-  if (mi_heap_is_initialized(heap)) _mi_prim_thread_associate_default_heap(heap->tld->heap_backing);
+  if (mi_heap_is_initialized(heap))
+    _mi_prim_thread_associate_default_heap(heap->tld->heap_backing);
 }
 
 static bool mi_main_heap_in_use;
 
 void _mi_thread_ensure_initialized(void) {
-  if (mi_heap_is_initialized(_mi_heap_default)) return;
+  if (mi_heap_is_initialized(_mi_heap_default))
+    return;
   mi_process_init();
   mi_heap_t* heap;
   mi_tld_t* tld;
@@ -121,7 +126,8 @@ void _mi_thread_ensure_initialized(void) {
     memset(tld, 0, sizeof(*tld));
   } else {
     mi_thread_data_t* td = mi_thread_data_alloc();
-    if (td == NULL) return;
+    if (td == NULL)
+      return;
     heap = &td->heap;
     tld = &td->tld;
   }
@@ -136,12 +142,14 @@ void mi_thread_init(void) mi_attr_noexcept { _mi_thread_ensure_initialized(); }
 // Tear down the heaps of the thread that owns `heap`.
 static void mi_thread_heaps_done(mi_heap_t* backing) {
   mi_tld_t* tld = backing->tld;
-  if (tld == NULL || tld->thread_ident != _mi_thread_id()) return; // not ours
+  if (tld == NULL || tld->thread_ident != _mi_thread_id())
+    return; // not ours
   // Other heaps of the thread hand their pages to the backing heap first.
   mi_heap_t* heap = tld->heaps;
   while (heap != NULL) {
     mi_heap_t* next = heap->next;
-    if (heap != backing) mi_heap_delete(heap);
+    if (heap != backing)
+      mi_heap_delete(heap);
     heap = next;
   }
   _mi_heap_collect_abandon(backing);
@@ -159,12 +167,14 @@ static void mi_thread_heaps_done(mi_heap_t* backing) {
 
 // The pthread key destructor.
 static void mi_thread_done_key(void* value) {
-  if (value != NULL) mi_thread_heaps_done((mi_heap_t*)value);
+  if (value != NULL)
+    mi_thread_heaps_done((mi_heap_t*)value);
 }
 
 void mi_thread_done(void) mi_attr_noexcept {
   mi_heap_t* heap = _mi_heap_default;
-  if (mi_heap_is_initialized(heap)) mi_thread_heaps_done(heap->tld->heap_backing);
+  if (mi_heap_is_initialized(heap))
+    mi_thread_heaps_done(heap->tld->heap_backing);
 }
 
 void mi_thread_set_in_threadpool(void) mi_attr_noexcept {
@@ -192,7 +202,8 @@ static void mi_fork_after(void) {
 bool _mi_preloading(void) { return !_mi_process_is_initialized; }
 
 void mi_process_init(void) mi_attr_noexcept {
-  if (_mi_process_is_initialized) return;
+  if (_mi_process_is_initialized)
+    return;
   _mi_process_is_initialized = true;
   mi_main_thread_id = _mi_thread_id();
   mi_process_start = _mi_clock_now();
@@ -206,10 +217,12 @@ void mi_process_init(void) mi_attr_noexcept {
 static bool mi_process_is_done;
 
 void mi_process_done(void) mi_attr_noexcept {
-  if (!_mi_process_is_initialized || mi_process_is_done) return;
+  if (!_mi_process_is_initialized || mi_process_is_done)
+    return;
   mi_process_is_done = true;
   mi_heap_t* heap = _mi_heap_default;
-  if (mi_option_is_enabled(mi_option_destroy_on_exit) && mi_heap_is_initialized(heap)) mi_collect(true);
+  if (mi_option_is_enabled(mi_option_destroy_on_exit) && mi_heap_is_initialized(heap))
+    mi_collect(true);
   if (mi_option_is_enabled(mi_option_show_stats) || mi_option_is_enabled(mi_option_verbose)) {
     mi_stats_print(NULL);
   }
@@ -227,6 +240,7 @@ int mi_version(void) mi_attr_noexcept { return MI_MALLOC_VERSION; }
 bool mi_is_redirected(void) mi_attr_noexcept { return false; }
 
 bool mi_is_in_heap_region(const void* p) mi_attr_noexcept {
-  if (p == NULL) return false;
+  if (p == NULL)
+    return false;
   return _mi_segment_map_contains(_mi_ptr_segment(p));
 }

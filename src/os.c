@@ -37,7 +37,8 @@ static void* mi_os_hint_reserve(size_t size) {
     // First use, or wrapped: start again at a random place inside the area.
     uintptr_t start = MI_HINT_BASE + ((_mi_prim_random_seed() % 4096) << MI_SEGMENT_SHIFT);
     uintptr_t expected = mi_atomic_load_relaxed(&mi_os_hint_next);
-    mi_atomic_cas_strong_acq_rel(&mi_os_hint_next, &expected, start + size); // no data published: ordering irrelevant
+    mi_atomic_cas_strong_acq_rel(&mi_os_hint_next, &expected,
+                                 start + size); // no data published: ordering irrelevant
     return NULL;
   }
   return (void*)hint;
@@ -59,9 +60,11 @@ static void* mi_os_mmap(void* hint, size_t size, mi_stats_t* stats) {
 }
 
 static void mi_os_munmap(void* p, size_t size, mi_stats_t* stats) {
-  if (p == NULL || size == 0) return;
+  if (p == NULL || size == 0)
+    return;
   int err = _mi_prim_munmap(p, size);
-  if (err != 0) _mi_warning_message("unable to unmap %p of %zu bytes (error %d)\n", p, size, err);
+  if (err != 0)
+    _mi_warning_message("unable to unmap %p of %zu bytes (error %d)\n", p, size, err);
   if (stats != NULL) {
     mi_stat_decrease(stats->reserved, size);
     mi_stat_decrease(stats->committed, size);
@@ -76,16 +79,19 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
   mi_os_config_ensure();
   *base = NULL;
   *mapped = 0;
-  if (size == 0 || !_mi_is_power_of_two(alignment) || offset > size) return NULL;
+  if (size == 0 || !_mi_is_power_of_two(alignment) || offset > size)
+    return NULL;
   size = _mi_align_up(size, mi_os_config.page_size);
-  if (alignment < mi_os_config.page_size) alignment = mi_os_config.page_size;
+  if (alignment < mi_os_config.page_size)
+    alignment = mi_os_config.page_size;
 
   // First try: the aligned hint (only for the common segment case).
   if (offset == 0 && alignment == MI_SEGMENT_ALIGN) {
     void* hint = mi_os_hint_reserve(_mi_align_up(size, MI_SEGMENT_ALIGN));
     if (hint != NULL) {
       void* p = mi_os_mmap(hint, size, stats);
-      if (p == NULL) return NULL;
+      if (p == NULL)
+        return NULL;
       if (((uintptr_t)p % alignment) == 0) {
         *base = p;
         *mapped = size;
@@ -96,16 +102,20 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
   }
 
   // Otherwise over-allocate and trim both ends.
-  if (size + alignment < size) return NULL; // overflow
+  if (size + alignment < size)
+    return NULL; // overflow
   size_t over_size = size + alignment;
   uint8_t* p = (uint8_t*)mi_os_mmap(NULL, over_size, stats);
-  if (p == NULL) return NULL;
+  if (p == NULL)
+    return NULL;
   uintptr_t aligned_at = _mi_align_up((uintptr_t)p + offset, alignment);
   uint8_t* start = (uint8_t*)(aligned_at - offset);
   size_t pre = (size_t)(start - p);
   size_t post = over_size - pre - size;
-  if (pre > 0) mi_os_munmap(p, pre, stats);
-  if (post > 0) mi_os_munmap(start + size, post, stats);
+  if (pre > 0)
+    mi_os_munmap(p, pre, stats);
+  if (post > 0)
+    mi_os_munmap(start + size, post, stats);
   *base = start;
   *mapped = size;
   return start;
@@ -114,9 +124,11 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
 void _mi_os_free(void* base, size_t size, mi_stats_t* stats) { mi_os_munmap(base, size, stats); }
 
 void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats) {
-  if (size == 0) return;
+  if (size == 0)
+    return;
   int err = _mi_prim_purge(addr, size);
-  if (err != 0) _mi_warning_message("unable to purge %p of %zu bytes (error %d)\n", addr, size, err);
+  if (err != 0)
+    _mi_warning_message("unable to purge %p of %zu bytes (error %d)\n", addr, size, err);
   if (stats != NULL) {
     mi_stat_counter_increase(stats->purge_calls, 1);
     mi_stat_counter_increase(stats->purged, size);

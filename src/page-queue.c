@@ -10,16 +10,20 @@ caches, per word size up to MI_SMALL_SIZE_MAX, the first page of the bin.
 
 // Largest size in a bin (the block size of its pages).
 size_t _mi_bin_size(uint8_t bin) {
-  if (bin == 0 || bin >= MI_BIN_HUGE) return (bin == MI_BIN_HUGE ? MI_LARGE_OBJ_SIZE_MAX : 0);
-  if (bin <= 8) return (size_t)bin * MI_INTPTR_SIZE;
+  if (bin == 0 || bin >= MI_BIN_HUGE)
+    return (bin == MI_BIN_HUGE ? MI_LARGE_OBJ_SIZE_MAX : 0);
+  if (bin <= 8)
+    return (size_t)bin * MI_INTPTR_SIZE;
   size_t b = ((size_t)bin + 3) >> 2;
   size_t k = ((size_t)bin + 3) & 3;
   return ((5 + k) << (b - 2)) * MI_INTPTR_SIZE;
 }
 
 size_t mi_good_size(size_t size) mi_attr_noexcept {
-  if (size <= MI_MEDIUM_OBJ_SIZE_MAX) return _mi_bin_size(_mi_bin(size == 0 ? 1 : size));
-  if (size > MI_MAX_ALLOC_SIZE) return size;
+  if (size <= MI_MEDIUM_OBJ_SIZE_MAX)
+    return _mi_bin_size(_mi_bin(size == 0 ? 1 : size));
+  if (size > MI_MAX_ALLOC_SIZE)
+    return size;
   return _mi_align_up(size, _mi_os_page_size());
 }
 
@@ -27,28 +31,37 @@ size_t mi_good_size(size_t size) mi_attr_noexcept {
 // sizes that map to this bin point at the queue's first page (or the empty page).
 void _mi_heap_queue_first_update(mi_heap_t* heap, const mi_page_queue_t* queue) {
   size_t size = queue->block_size;
-  if (size > MI_SMALL_SIZE_MAX) return;
+  if (size > MI_SMALL_SIZE_MAX)
+    return;
   mi_page_t* page = queue->first;
-  if (page == NULL) page = (mi_page_t*)&_mi_page_empty;
+  if (page == NULL)
+    page = (mi_page_t*)&_mi_page_empty;
   size_t idx = _mi_wsize_from_size(size);
-  if (heap->pages_free_direct[idx] == page) return;
+  if (heap->pages_free_direct[idx] == page)
+    return;
   // Find the first word size of this bin: walk down while the previous word size maps here too.
   size_t start = idx;
   if (idx > 1) {
     uint8_t bin = _mi_bin(size);
-    while (start > 1 && _mi_bin((start - 1) * MI_INTPTR_SIZE) == bin) start--;
+    while (start > 1 && _mi_bin((start - 1) * MI_INTPTR_SIZE) == bin)
+      start--;
   }
-  if (start == 1) start = 0; // size 0 is served by the one-word bin
-  for (size_t sz = start; sz <= idx; sz++) heap->pages_free_direct[sz] = page;
+  if (start == 1)
+    start = 0; // size 0 is served by the one-word bin
+  for (size_t sz = start; sz <= idx; sz++)
+    heap->pages_free_direct[sz] = page;
 }
 
 void _mi_page_queue_remove(mi_page_queue_t* queue, mi_page_t* page) {
   mi_assert_internal(page != NULL);
   mi_heap_t* heap = mi_page_heap(page);
   bool was_first = (page == queue->first);
-  if (page->prev != NULL) page->prev->next = page->next;
-  if (page->next != NULL) page->next->prev = page->prev;
-  if (page == queue->last) queue->last = page->prev;
+  if (page->prev != NULL)
+    page->prev->next = page->next;
+  if (page->next != NULL)
+    page->next->prev = page->prev;
+  if (page == queue->last)
+    queue->last = page->prev;
   if (was_first) {
     queue->first = page->next;
     _mi_heap_queue_first_update(heap, queue);
@@ -64,15 +77,18 @@ void _mi_page_queue_push(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* pag
   mi_page_set_in_full(page, mi_page_queue_is_full(queue));
   page->next = queue->first;
   page->prev = NULL;
-  if (queue->first != NULL) queue->first->prev = page;
-  else queue->last = page;
+  if (queue->first != NULL)
+    queue->first->prev = page;
+  else
+    queue->last = page;
   queue->first = page;
   _mi_heap_queue_first_update(heap, queue);
   heap->page_count++;
 }
 
 void _mi_page_queue_move_to_front(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page) {
-  if (queue->first == page) return;
+  if (queue->first == page)
+    return;
   _mi_page_queue_remove(queue, page);
   _mi_page_queue_push(heap, queue, page);
 }
@@ -80,16 +96,20 @@ void _mi_page_queue_move_to_front(mi_heap_t* heap, mi_page_queue_t* queue, mi_pa
 // Move `page` from queue `from` to the end of queue `to` (same heap).
 void _mi_page_queue_enqueue_from(mi_page_queue_t* to, mi_page_queue_t* from, mi_page_t* page) {
   mi_heap_t* heap = mi_page_heap(page);
-  if (page->prev != NULL) page->prev->next = page->next;
-  if (page->next != NULL) page->next->prev = page->prev;
-  if (page == from->last) from->last = page->prev;
+  if (page->prev != NULL)
+    page->prev->next = page->next;
+  if (page->next != NULL)
+    page->next->prev = page->prev;
+  if (page == from->last)
+    from->last = page->prev;
   if (page == from->first) {
     from->first = page->next;
     _mi_heap_queue_first_update(heap, from);
   }
   page->prev = to->last;
   page->next = NULL;
-  if (to->last != NULL) to->last->next = page;
+  if (to->last != NULL)
+    to->last->next = page;
   else {
     to->first = page;
     _mi_heap_queue_first_update(heap, to);
@@ -100,7 +120,8 @@ void _mi_page_queue_enqueue_from(mi_page_queue_t* to, mi_page_queue_t* from, mi_
 
 // Append all pages of `from` (of another heap) to `to`; returns the number moved.
 size_t _mi_page_queue_append(mi_heap_t* heap, mi_page_queue_t* to, mi_page_queue_t* from) {
-  if (from->first == NULL) return 0;
+  if (from->first == NULL)
+    return 0;
   size_t count = 0;
   for (mi_page_t* page = from->first; page != NULL; page = page->next) {
     // Setting the state waits out any remote free that is still pushing onto

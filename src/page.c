@@ -12,10 +12,10 @@ with free blocks.
 // Extend a page's free list by at most this many bytes at a time, so a
 // program touches (and commits) only the memory it uses.
 #define MI_MAX_EXTEND_SIZE (16 * 1024)
-#define MI_MIN_EXTEND      (8)
+#define MI_MIN_EXTEND (8)
 // Pages up to this block size stay a while when they become empty.
 #define MI_MAX_RETIRE_SIZE MI_MEDIUM_OBJ_SIZE_MAX
-#define MI_RETIRE_CYCLES   (16)
+#define MI_RETIRE_CYCLES (16)
 
 // ---------------------------------------------------------------------------
 // Delayed free
@@ -30,17 +30,21 @@ bool _mi_page_try_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool ove
   for (;;) {
     mi_delayed_t old = mi_tf_delayed(tfree);
     if (mi_unlikely(old == MI_DELAYED_FREEING)) {
-      if (yields >= 4) return false;
+      if (yields >= 4)
+        return false;
       yields++;
       _mi_prim_yield();
       tfree = mi_atomic_load_acquire(&page->xthread_free); // pairs as above
       continue;
     }
-    if (old == delay) return true;
-    if (!override_never && old == MI_NEVER_DELAYED_FREE) return true;
+    if (old == delay)
+      return true;
+    if (!override_never && old == MI_NEVER_DELAYED_FREE)
+      return true;
     uintptr_t tfreex = mi_tf_set_delayed(tfree, delay);
     // Release pairs with the acquire load of remote frees reading the state.
-    if (mi_atomic_cas_weak_release(&page->xthread_free, &tfree, tfreex)) return true;
+    if (mi_atomic_cas_weak_release(&page->xthread_free, &tfree, tfreex))
+      return true;
   }
 }
 
@@ -60,7 +64,8 @@ static void mi_page_thread_free_collect(mi_page_t* page) {
   mi_block_t* head;
   do {
     head = mi_tf_block(tfree);
-    if (head == NULL) return;
+    if (head == NULL)
+      return;
     // Acquire pairs with the release CAS of the remote frees that pushed the
     // blocks: their writes of the `next` links are visible to us.
   } while (!mi_atomic_cas_weak_acq_rel(&page->xthread_free, &tfree, mi_tf_set_block(tfree, NULL)));
@@ -84,7 +89,8 @@ static void mi_page_thread_free_collect(mi_page_t* page) {
 }
 
 void _mi_page_free_collect(mi_page_t* page, bool force) {
-  if (force || mi_page_thread_free(page) != NULL) mi_page_thread_free_collect(page);
+  if (force || mi_page_thread_free(page) != NULL)
+    mi_page_thread_free_collect(page);
   if (page->local_free != NULL) {
     if (mi_likely(page->free == NULL)) {
       page->free = page->local_free;
@@ -93,7 +99,8 @@ void _mi_page_free_collect(mi_page_t* page, bool force) {
     } else if (force) {
       mi_block_t* tail = page->local_free;
       mi_block_t* next;
-      while ((next = mi_block_next(tail)) != NULL) tail = next;
+      while ((next = mi_block_next(tail)) != NULL)
+        tail = next;
       mi_block_set_next(tail, page->free);
       page->free = page->local_free;
       page->local_free = NULL;
@@ -123,12 +130,15 @@ static void mi_page_free_list_extend(mi_page_t* page, size_t extend) {
 }
 
 static void mi_page_extend_free(mi_heap_t* heap, mi_page_t* page) {
-  if (page->free != NULL || page->capacity >= page->reserved) return;
+  if (page->free != NULL || page->capacity >= page->reserved)
+    return;
   size_t bsize = page->block_size;
   size_t extend = page->reserved - page->capacity;
   size_t max_extend = (bsize >= MI_MAX_EXTEND_SIZE ? MI_MIN_EXTEND : MI_MAX_EXTEND_SIZE / bsize);
-  if (max_extend < MI_MIN_EXTEND) max_extend = MI_MIN_EXTEND;
-  if (extend > max_extend) extend = max_extend;
+  if (max_extend < MI_MIN_EXTEND)
+    max_extend = MI_MIN_EXTEND;
+  if (extend > max_extend)
+    extend = max_extend;
   mi_page_free_list_extend(page, extend);
   page->free_is_zero = page->is_zero_init;
   mi_stat_counter_increase(heap->tld->stats.pages_extended, 1);
@@ -152,7 +162,8 @@ void _mi_page_init(mi_heap_t* heap, mi_page_t* page, size_t block_size) {
   page->next = page->prev = NULL;
   mi_atomic_store_relaxed(&page->xthread_free, mi_tf_make(NULL, MI_NO_DELAYED_FREE));
   mi_stat_increase(heap->tld->stats.pages, 1);
-  if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX) mi_stat_increase(heap->tld->stats.page_bins[_mi_bin(block_size)], 1);
+  if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
+    mi_stat_increase(heap->tld->stats.page_bins[_mi_bin(block_size)], 1);
   mi_page_extend_free(heap, page);
 }
 
@@ -161,7 +172,8 @@ void _mi_page_init(mi_heap_t* heap, mi_page_t* page, size_t block_size) {
 // ---------------------------------------------------------------------------
 static void mi_page_to_full(mi_page_t* page, mi_page_queue_t* queue) {
   mi_heap_t* heap = mi_page_heap(page);
-  if (mi_page_is_full(page)) return;
+  if (mi_page_is_full(page))
+    return;
   _mi_page_use_delayed_free(page, MI_USE_DELAYED_FREE, false);
   _mi_page_queue_enqueue_from(&heap->pages[MI_BIN_FULL], queue, page);
   // A remote free may have arrived before the state changed: collect it now.
@@ -169,7 +181,8 @@ static void mi_page_to_full(mi_page_t* page, mi_page_queue_t* queue) {
 }
 
 void _mi_page_unfull(mi_page_t* page) {
-  if (!mi_page_is_full(page)) return;
+  if (!mi_page_is_full(page))
+    return;
   mi_heap_t* heap = mi_page_heap(page);
   mi_page_queue_t* full = &heap->pages[MI_BIN_FULL];
   _mi_page_use_delayed_free(page, MI_NO_DELAYED_FREE, false);
@@ -184,7 +197,8 @@ void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue) {
   mi_assert_internal(mi_page_all_free(page));
   _mi_page_queue_remove(queue, page);
   mi_segments_tld_t* tld = &heap->tld->segments;
-  if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX) mi_stat_decrease(heap->tld->stats.page_bins[_mi_bin(page->block_size)], 1);
+  if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
+    mi_stat_decrease(heap->tld->stats.page_bins[_mi_bin(page->block_size)], 1);
   mi_page_set_heap(page, NULL);
   _mi_segment_page_free(page, tld);
 }
@@ -204,8 +218,10 @@ void _mi_page_retire(mi_page_t* page) {
       mi_stat_counter_increase(heap->tld->stats.pages_retire, 1);
       mi_page_retire_refresh(page);
       size_t bin = (size_t)(queue - heap->pages);
-      if (bin < heap->page_retired_min) heap->page_retired_min = bin;
-      if (bin > heap->page_retired_max) heap->page_retired_max = bin;
+      if (bin < heap->page_retired_min)
+        heap->page_retired_min = bin;
+      if (bin > heap->page_retired_max)
+        heap->page_retired_max = bin;
       return;
     }
   }
@@ -219,7 +235,8 @@ void _mi_heap_collect_retired(mi_heap_t* heap, bool force) {
   for (size_t bin = heap->page_retired_min; bin <= heap->page_retired_max; bin++) {
     mi_page_queue_t* queue = &heap->pages[bin];
     mi_page_t* page = queue->first;
-    if (page == NULL || page->retire_expire == 0) continue;
+    if (page == NULL || page->retire_expire == 0)
+      continue;
     if (!mi_page_all_free(page)) {
       page->retire_expire = 0;
       continue;
@@ -228,8 +245,10 @@ void _mi_heap_collect_retired(mi_heap_t* heap, bool force) {
     if (force || page->retire_expire == 0) {
       _mi_page_free(page, queue);
     } else {
-      if (bin < min) min = bin;
-      if (bin > max) max = bin;
+      if (bin < min)
+        min = bin;
+      if (bin > max)
+        max = bin;
     }
   }
   heap->page_retired_min = min;
@@ -262,7 +281,8 @@ void _mi_page_reclaim(mi_heap_t* heap, mi_page_t* page) {
 // ---------------------------------------------------------------------------
 static mi_page_t* mi_page_fresh(mi_heap_t* heap, mi_page_queue_t* queue) {
   mi_page_t* page = _mi_segment_page_alloc(heap, queue->block_size, 0, &heap->tld->segments);
-  if (page == NULL) return NULL;
+  if (page == NULL)
+    return NULL;
   _mi_page_init(heap, page, queue->block_size);
   _mi_page_queue_push(heap, queue, page);
   return page;
@@ -275,9 +295,11 @@ static mi_page_t* mi_page_queue_find_free(mi_heap_t* heap, mi_page_queue_t* queu
     mi_page_t* next = page->next;
     searched++;
     _mi_page_free_collect(page, false);
-    if (mi_page_immediate_available(page)) break;
+    if (mi_page_immediate_available(page))
+      break;
     mi_page_extend_free(heap, page);
-    if (mi_page_immediate_available(page)) break;
+    if (mi_page_immediate_available(page))
+      break;
     mi_page_to_full(page, queue);
     page = next;
   }
@@ -285,7 +307,8 @@ static mi_page_t* mi_page_queue_find_free(mi_heap_t* heap, mi_page_queue_t* queu
   if (page == NULL) {
     _mi_heap_collect_retired(heap, false);
     page = mi_page_fresh(heap, queue);
-    if (page == NULL && first_try) page = mi_page_queue_find_free(heap, queue, false);
+    if (page == NULL && first_try)
+      page = mi_page_queue_find_free(heap, queue, false);
   } else {
     _mi_page_queue_move_to_front(heap, queue, page);
     page->retire_expire = 0;
@@ -301,7 +324,8 @@ static mi_page_t* mi_find_free_page(mi_heap_t* heap, size_t size) {
     if (mi_page_immediate_available(page)) {
       // A retired page in use again restarts its countdown instead of leaving
       // retirement: its next "empty" moment then costs the free path nothing.
-      if (page->retire_expire != 0) mi_page_retire_refresh(page);
+      if (page->retire_expire != 0)
+        mi_page_retire_refresh(page);
       return page;
     }
   }
@@ -316,7 +340,8 @@ static void mi_heap_collect_huge_queue(mi_heap_t* heap) {
     mi_page_t* next = page->next;
     if (mi_page_thread_free(page) != NULL) {
       _mi_page_free_collect(page, false);
-      if (mi_page_all_free(page)) _mi_page_free(page, queue);
+      if (mi_page_all_free(page))
+        _mi_page_free(page, queue);
     }
     page = next;
   }
@@ -327,7 +352,8 @@ static mi_page_t* mi_large_huge_page_alloc(mi_heap_t* heap, size_t size, size_t 
   mi_heap_collect_huge_queue(heap);
   size_t block_size = _mi_align_up(size == 0 ? 1 : size, _mi_os_page_size());
   mi_page_t* page = _mi_segment_page_alloc(heap, block_size, page_alignment, &heap->tld->segments);
-  if (page == NULL) return NULL;
+  if (page == NULL)
+    return NULL;
   _mi_page_init(heap, page, block_size);
   _mi_page_queue_push(heap, &heap->pages[MI_BIN_HUGE], page);
   if (block_size > MI_LARGE_OBJ_SIZE_MAX || page_alignment > MI_BLOCK_ALIGNMENT_MAX) {
@@ -339,7 +365,8 @@ static mi_page_t* mi_large_huge_page_alloc(mi_heap_t* heap, size_t size, size_t 
 
 static mi_page_t* mi_find_page(mi_heap_t* heap, size_t size, size_t huge_alignment) {
   if (mi_unlikely(size > MI_MEDIUM_OBJ_SIZE_MAX || huge_alignment > 0)) {
-    if (mi_unlikely(size > MI_MAX_ALLOC_SIZE)) return NULL;
+    if (mi_unlikely(size > MI_MAX_ALLOC_SIZE))
+      return NULL;
     return mi_large_huge_page_alloc(heap, size, huge_alignment);
   }
   return mi_find_free_page(heap, size);
@@ -349,7 +376,7 @@ static mi_page_t* mi_find_page(mi_heap_t* heap, size_t size, size_t huge_alignme
 // Deferred free callback
 // ---------------------------------------------------------------------------
 static mi_deferred_free_fun* volatile mi_deferred_free_callback; // atomic pointer
-static void* mi_deferred_free_arg;                                 // atomic pointer
+static void* mi_deferred_free_arg;                               // atomic pointer
 
 void mi_register_deferred_free(mi_deferred_free_fun* fn, void* arg) mi_attr_noexcept {
   mi_atomic_store_relaxed(&mi_deferred_free_arg, arg);
@@ -374,12 +401,15 @@ void* _mi_malloc_generic(mi_heap_t* heap, size_t size, bool zero, size_t huge_al
   if (mi_unlikely(!mi_heap_is_initialized(heap))) {
     _mi_thread_ensure_initialized();
     heap = mi_prim_get_default_heap();
-    if (!mi_heap_is_initialized(heap)) return _mi_malloc_fail(size);
+    if (!mi_heap_is_initialized(heap))
+      return _mi_malloc_fail(size);
   }
   mi_segments_tld_t* stld = &heap->tld->segments;
   _mi_deferred_free(heap, false);
-  if (mi_atomic_load_relaxed(&heap->thread_delayed_free) != NULL) _mi_heap_delayed_free_partial(heap);
-  if ((++stld->generic_count & 31) == 0) _mi_segments_collect(false, stld);
+  if (mi_atomic_load_relaxed(&heap->thread_delayed_free) != NULL)
+    _mi_heap_delayed_free_partial(heap);
+  if ((++stld->generic_count & 31) == 0)
+    _mi_segments_collect(false, stld);
   // Every so often collect the whole heap: pages of bins this thread no longer
   // allocates from may hold blocks other threads freed.
   long collect_every = _mi_option_get_fast(mi_option_generic_collect);
@@ -393,7 +423,8 @@ void* _mi_malloc_generic(mi_heap_t* heap, size_t size, bool zero, size_t huge_al
     mi_heap_collect(heap, true);
     page = mi_find_page(heap, size, huge_alignment);
   }
-  if (mi_unlikely(page == NULL)) return _mi_malloc_fail(size);
+  if (mi_unlikely(page == NULL))
+    return _mi_malloc_fail(size);
   mi_assert_internal(mi_page_immediate_available(page));
   return _mi_page_malloc_zero(heap, page, size, zero);
 }

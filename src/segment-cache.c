@@ -7,8 +7,8 @@ unmapping, mapping and faulting the pages back in. A cached mapping keeps its
 memory for `mi_option_purge_delay` milliseconds; after that its memory is
 purged (returned to the OS) but the address range stays cached until it is
 reused or evicted (the delay is purge_delay * arena_purge_mult, as for
-memory that mimalloc returns to its arenas; never if purge_delay < 0). The cache is process-wide and guarded by a lock; it is
-only touched when a segment is created or freed.
+memory that mimalloc returns to its arenas; never if purge_delay < 0). The cache is process-wide and guarded
+by a lock; it is only touched when a segment is created or freed.
 -----------------------------------------------------------------------------*/
 #include "mimalloc/internal.h"
 
@@ -27,23 +27,28 @@ static size_t mi_cache_count;                            // atomic: a hint read 
 
 // Take a cached mapping of at least `size` bytes (and not much more).
 void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_stats_t* stats) {
-  if (mi_atomic_load_relaxed(&mi_cache_count) == 0) return NULL;
+  if (mi_atomic_load_relaxed(&mi_cache_count) == 0)
+    return NULL;
   size_t limit = size + (size / 2 > MI_SEGMENT_SIZE ? size / 2 : MI_SEGMENT_SIZE);
   mi_cache_entry_t found = {NULL, 0, 0, false};
   _mi_prim_lock(&mi_cache_lock);
   size_t best = MI_SEGMENT_CACHE_SIZE;
   for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
     const mi_cache_entry_t* entry = &mi_cache[i];
-    if (entry->base == NULL || entry->size < size || entry->size >= limit) continue;
-    if (best == MI_SEGMENT_CACHE_SIZE || entry->size < mi_cache[best].size) best = i;
+    if (entry->base == NULL || entry->size < size || entry->size >= limit)
+      continue;
+    if (best == MI_SEGMENT_CACHE_SIZE || entry->size < mi_cache[best].size)
+      best = i;
   }
   if (best < MI_SEGMENT_CACHE_SIZE) {
     found = mi_cache[best];
     mi_cache[best].base = NULL;
   }
-  if (found.base != NULL) mi_atomic_sub_relaxed(&mi_cache_count, 1);
+  if (found.base != NULL)
+    mi_atomic_sub_relaxed(&mi_cache_count, 1);
   _mi_prim_unlock(&mi_cache_lock);
-  if (found.base == NULL) return NULL;
+  if (found.base == NULL)
+    return NULL;
   mi_stat_decrease(stats->segments_cache, 1);
   *mapped = found.size;
   *is_zero = found.is_zero;
@@ -54,7 +59,9 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_stats
 bool _mi_segment_cache_push(void* base, size_t size, mi_stats_t* stats) {
   // As mimalloc does for memory returned to arenas: purge_delay * arena_purge_mult.
   long delay = mi_option_get(mi_option_purge_delay);
-  mi_msecs_t expire_delay = (delay < 0 ? INT64_MAX / 2 : (mi_msecs_t)delay * mi_option_get_clamp(mi_option_arena_purge_mult, 1, 1000));
+  mi_msecs_t expire_delay =
+      (delay < 0 ? INT64_MAX / 2
+                 : (mi_msecs_t)delay * mi_option_get_clamp(mi_option_arena_purge_mult, 1, 1000));
   mi_cache_entry_t evicted = {NULL, 0, 0, false};
   mi_msecs_t now = _mi_clock_now();
   _mi_prim_lock(&mi_cache_lock);
@@ -65,10 +72,13 @@ bool _mi_segment_cache_push(void* base, size_t size, mi_stats_t* stats) {
       break;
     }
     // Otherwise evict a purged entry (or, failing that, the one that expires first).
-    if (slot == MI_SEGMENT_CACHE_SIZE || mi_cache[i].expire < mi_cache[slot].expire) slot = i;
+    if (slot == MI_SEGMENT_CACHE_SIZE || mi_cache[i].expire < mi_cache[slot].expire)
+      slot = i;
   }
-  if (mi_cache[slot].base != NULL) evicted = mi_cache[slot];
-  else mi_atomic_add_relaxed(&mi_cache_count, 1);
+  if (mi_cache[slot].base != NULL)
+    evicted = mi_cache[slot];
+  else
+    mi_atomic_add_relaxed(&mi_cache_count, 1);
   mi_cache[slot].base = base;
   mi_cache[slot].size = size;
   mi_cache[slot].expire = now + expire_delay;
@@ -84,7 +94,8 @@ bool _mi_segment_cache_push(void* base, size_t size, mi_stats_t* stats) {
 
 // Purge the cached mappings whose delay has passed (all of them if `force`).
 void _mi_segment_cache_collect(bool force, mi_stats_t* stats) {
-  if (mi_atomic_load_relaxed(&mi_cache_count) == 0) return;
+  if (mi_atomic_load_relaxed(&mi_cache_count) == 0)
+    return;
   mi_msecs_t now = _mi_clock_now();
   for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
     // Take the entry out while purging so the lock is not held across the system call.
@@ -95,13 +106,15 @@ void _mi_segment_cache_collect(bool force, mi_stats_t* stats) {
       mi_cache[i].base = NULL;
     }
     _mi_prim_unlock(&mi_cache_lock);
-    if (entry.base == NULL) continue;
+    if (entry.base == NULL)
+      continue;
     _mi_os_purge(entry.base, entry.size, stats);
     entry.expire = 0;
     entry.is_zero = true;
     _mi_prim_lock(&mi_cache_lock);
     bool placed = (mi_cache[i].base == NULL);
-    if (placed) mi_cache[i] = entry;
+    if (placed)
+      mi_cache[i] = entry;
     _mi_prim_unlock(&mi_cache_lock);
     if (!placed) {
       // Someone pushed into the slot meanwhile.

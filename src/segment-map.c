@@ -15,12 +15,15 @@ mi_decl_hidden uintptr_t _mi_segment_map[MI_SEGMENT_MAP_WORDS]; // atomic words
 
 void _mi_segment_map_allocated(const mi_segment_t* segment) {
   uintptr_t unit = (uintptr_t)segment >> MI_SEGMENT_SHIFT;
-  if (unit >= MI_SEGMENT_MAP_UNITS) return;
+  if (unit >= MI_SEGMENT_MAP_UNITS)
+    return;
   mi_atomic_or_relaxed(&_mi_segment_map[unit / MI_MAP_WORD_BITS], (uintptr_t)1 << (unit % MI_MAP_WORD_BITS));
 }
 
 void _mi_segment_map_freed(const mi_segment_t* segment) {
   uintptr_t unit = (uintptr_t)segment >> MI_SEGMENT_SHIFT;
-  if (unit >= MI_SEGMENT_MAP_UNITS) return;
-  mi_atomic_and_relaxed(&_mi_segment_map[unit / MI_MAP_WORD_BITS], ~((uintptr_t)1 << (unit % MI_MAP_WORD_BITS)));
+  if (unit >= MI_SEGMENT_MAP_UNITS)
+    return;
+  mi_atomic_and_relaxed(&_mi_segment_map[unit / MI_MAP_WORD_BITS],
+                        ~((uintptr_t)1 << (unit % MI_MAP_WORD_BITS)));
 }

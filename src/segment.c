@@ -18,7 +18,8 @@ recorded as its owner or the winner of a claim on an abandoned segment.
 
 // Bin of a slice count: exact up to 8, then four bins per power of two.
 static size_t mi_slice_bin(size_t slice_count) {
-  if (slice_count <= 8) return slice_count;
+  if (slice_count <= 8)
+    return slice_count;
   size_t w = slice_count - 1;
   size_t b = mi_bsr(w);
   size_t bin = ((b << 2) + ((w >> (b - 2)) & 3)) - 3;
@@ -33,21 +34,29 @@ static mi_span_queue_t* mi_span_queue_for(size_t slice_count, mi_segments_tld_t*
 static void mi_span_queue_push(mi_span_queue_t* sq, mi_slice_t* slice) {
   slice->prev = NULL;
   slice->next = sq->first;
-  if (sq->first != NULL) sq->first->prev = slice;
-  else sq->last = slice;
+  if (sq->first != NULL)
+    sq->first->prev = slice;
+  else
+    sq->last = slice;
   sq->first = slice;
 }
 
 static void mi_span_queue_delete(mi_span_queue_t* sq, mi_slice_t* slice) {
-  if (slice->prev != NULL) slice->prev->next = slice->next;
-  if (slice->next != NULL) slice->next->prev = slice->prev;
-  if (slice == sq->first) sq->first = slice->next;
-  if (slice == sq->last) sq->last = slice->prev;
+  if (slice->prev != NULL)
+    slice->prev->next = slice->next;
+  if (slice->next != NULL)
+    slice->next->prev = slice->prev;
+  if (slice == sq->first)
+    sq->first = slice->next;
+  if (slice == sq->last)
+    sq->last = slice->prev;
   slice->prev = NULL;
   slice->next = NULL;
 }
 
-static bool mi_slice_is_free(const mi_slice_t* slice) { return (slice->block_size == 0 && slice->slice_count > 0); }
+static bool mi_slice_is_free(const mi_slice_t* slice) {
+  return (slice->block_size == 0 && slice->slice_count > 0);
+}
 
 // The first slice of the span after `slice`'s span, or NULL at the end.
 static mi_slice_t* mi_slice_next_span(const mi_segment_t* segment, const mi_slice_t* slice) {
@@ -56,24 +65,32 @@ static mi_slice_t* mi_slice_next_span(const mi_segment_t* segment, const mi_slic
 }
 
 void _mi_segment_span_queues_remove(mi_segment_t* segment, mi_segments_tld_t* tld) {
-  if (mi_segment_is_huge(segment)) return;
-  for (mi_slice_t* s = &segment->slices[segment->segment_info_slices]; s != NULL; s = mi_slice_next_span(segment, s)) {
-    if (mi_slice_is_free(s)) mi_span_queue_delete(mi_span_queue_for(s->slice_count, tld), s);
+  if (mi_segment_is_huge(segment))
+    return;
+  for (mi_slice_t* s = &segment->slices[segment->segment_info_slices]; s != NULL;
+       s = mi_slice_next_span(segment, s)) {
+    if (mi_slice_is_free(s))
+      mi_span_queue_delete(mi_span_queue_for(s->slice_count, tld), s);
   }
 }
 
 void _mi_segment_span_queues_insert(mi_segment_t* segment, mi_segments_tld_t* tld) {
-  if (mi_segment_is_huge(segment)) return;
-  for (mi_slice_t* s = &segment->slices[segment->segment_info_slices]; s != NULL; s = mi_slice_next_span(segment, s)) {
-    if (mi_slice_is_free(s)) mi_span_queue_push(mi_span_queue_for(s->slice_count, tld), s);
+  if (mi_segment_is_huge(segment))
+    return;
+  for (mi_slice_t* s = &segment->slices[segment->segment_info_slices]; s != NULL;
+       s = mi_slice_next_span(segment, s)) {
+    if (mi_slice_is_free(s))
+      mi_span_queue_push(mi_span_queue_for(s->slice_count, tld), s);
   }
 }
 
 bool _mi_segment_has_free_span(const mi_segment_t* segment, size_t slices_needed) {
-  if (mi_segment_is_huge(segment)) return false;
+  if (mi_segment_is_huge(segment))
+    return false;
   for (const mi_slice_t* s = &segment->slices[segment->segment_info_slices]; s != NULL;
        s = mi_slice_next_span(segment, s)) {
-    if (mi_slice_is_free(s) && s->slice_count >= slices_needed) return true;
+    if (mi_slice_is_free(s) && s->slice_count >= slices_needed)
+      return true;
   }
   return false;
 }
@@ -83,14 +100,17 @@ bool _mi_segment_has_free_span(const mi_segment_t* segment, size_t slices_needed
 // ---------------------------------------------------------------------------
 static void mi_bits_set(uint64_t* bits, size_t index, size_t count, bool value) {
   for (size_t i = index; i < index + count; i++) {
-    if (value) bits[i / 64] |= ((uint64_t)1 << (i % 64));
-    else bits[i / 64] &= ~((uint64_t)1 << (i % 64));
+    if (value)
+      bits[i / 64] |= ((uint64_t)1 << (i % 64));
+    else
+      bits[i / 64] &= ~((uint64_t)1 << (i % 64));
   }
 }
 
 static bool mi_bits_any(const uint64_t* bits, size_t index, size_t count) {
   for (size_t i = index; i < index + count; i++) {
-    if ((bits[i / 64] & ((uint64_t)1 << (i % 64))) != 0) return true;
+    if ((bits[i / 64] & ((uint64_t)1 << (i % 64))) != 0)
+      return true;
   }
   return false;
 }
@@ -99,21 +119,29 @@ static bool mi_bits_any(const uint64_t* bits, size_t index, size_t count) {
 // Purging free spans after a delay
 // ---------------------------------------------------------------------------
 static void mi_purge_list_add(mi_segment_t* segment, mi_segments_tld_t* tld) {
-  if (segment->in_purge_list) return;
+  if (segment->in_purge_list)
+    return;
   segment->purge_next = NULL;
   segment->purge_prev = tld->purge_last;
-  if (tld->purge_last != NULL) tld->purge_last->purge_next = segment;
-  else tld->purge_first = segment;
+  if (tld->purge_last != NULL)
+    tld->purge_last->purge_next = segment;
+  else
+    tld->purge_first = segment;
   tld->purge_last = segment;
   segment->in_purge_list = true;
 }
 
 void _mi_segment_purge_list_remove(mi_segment_t* segment, mi_segments_tld_t* tld) {
-  if (!segment->in_purge_list) return;
-  if (segment->purge_prev != NULL) segment->purge_prev->purge_next = segment->purge_next;
-  else tld->purge_first = segment->purge_next;
-  if (segment->purge_next != NULL) segment->purge_next->purge_prev = segment->purge_prev;
-  else tld->purge_last = segment->purge_prev;
+  if (!segment->in_purge_list)
+    return;
+  if (segment->purge_prev != NULL)
+    segment->purge_prev->purge_next = segment->purge_next;
+  else
+    tld->purge_first = segment->purge_next;
+  if (segment->purge_next != NULL)
+    segment->purge_next->purge_prev = segment->purge_prev;
+  else
+    tld->purge_last = segment->purge_prev;
   segment->purge_next = segment->purge_prev = NULL;
   segment->in_purge_list = false;
 }
@@ -127,8 +155,10 @@ static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) 
       continue;
     }
     size_t start = i;
-    while (i < segment->slice_entries && (segment->purge_mask[i / 64] & ((uint64_t)1 << (i % 64))) != 0) i++;
-    _mi_os_purge((uint8_t*)segment + start * MI_SEGMENT_SLICE_SIZE, (i - start) * MI_SEGMENT_SLICE_SIZE, tld->stats);
+    while (i < segment->slice_entries && (segment->purge_mask[i / 64] & ((uint64_t)1 << (i % 64))) != 0)
+      i++;
+    _mi_os_purge((uint8_t*)segment + start * MI_SEGMENT_SLICE_SIZE, (i - start) * MI_SEGMENT_SLICE_SIZE,
+                 tld->stats);
     mi_bits_set(segment->dirty_mask, start, i - start, false);
   }
   memset(segment->purge_mask, 0, sizeof(segment->purge_mask));
@@ -136,9 +166,11 @@ static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) 
   _mi_segment_purge_list_remove(segment, tld);
 }
 
-static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_t count, mi_segments_tld_t* tld) {
+static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_t count,
+                                      mi_segments_tld_t* tld) {
   long delay = mi_option_get(mi_option_purge_delay);
-  if (delay < 0 || mi_segment_is_huge(segment)) return;
+  if (delay < 0 || mi_segment_is_huge(segment))
+    return;
   mi_bits_set(segment->purge_mask, index, count, true);
   if (delay == 0) {
     mi_segment_purge_now(segment, tld);
@@ -153,12 +185,14 @@ static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_
 // Purge the segments whose delay has passed (all of them if `force`).
 void _mi_segments_collect(bool force, mi_segments_tld_t* tld) {
   _mi_segment_cache_collect(force, tld->stats);
-  if (tld->purge_first == NULL) return;
+  if (tld->purge_first == NULL)
+    return;
   mi_msecs_t now = (force ? 0 : _mi_clock_now());
   mi_segment_t* segment = tld->purge_first;
   while (segment != NULL) {
     mi_segment_t* next = segment->purge_next;
-    if (force || segment->purge_expire <= now) mi_segment_purge_now(segment, tld);
+    if (force || segment->purge_expire <= now)
+      mi_segment_purge_now(segment, tld);
     segment = next;
   }
 }
@@ -182,8 +216,10 @@ static void mi_segment_span_free(mi_segment_t* segment, size_t index, size_t cou
     last->slice_offset = (uint32_t)((count - 1) * sizeof(mi_slice_t));
     last->block_size = 0;
   }
-  if (allow_purge) mi_segment_schedule_purge(segment, index, count, tld);
-  if (mi_segment_spans_in_my_queues(segment)) mi_span_queue_push(mi_span_queue_for(count, tld), slice);
+  if (allow_purge)
+    mi_segment_schedule_purge(segment, index, count, tld);
+  if (mi_segment_spans_in_my_queues(segment))
+    mi_span_queue_push(mi_span_queue_for(count, tld), slice);
 }
 
 // Free the span of `slice`, merging it with free neighbours. Returns the
@@ -197,20 +233,24 @@ static mi_slice_t* mi_segment_span_free_coalesce(mi_slice_t* slice, mi_segments_
   mi_slice_t* next = slice + count;
   if (next < &segment->slices[segment->slice_entries] && mi_slice_is_free(next)) {
     count += next->slice_count;
-    if (in_my_queues) mi_span_queue_delete(mi_span_queue_for(next->slice_count, tld), next);
+    if (in_my_queues)
+      mi_span_queue_delete(mi_span_queue_for(next->slice_count, tld), next);
     next->slice_count = 0;
     mi_test_count(MI_TEST_COALESCE_NEXT);
-    if (segment->reclaim_scan) mi_test_count(MI_TEST_COALESCE_NEXT_ABANDONED);
+    if (segment->reclaim_scan)
+      mi_test_count(MI_TEST_COALESCE_NEXT_ABANDONED);
   }
   if (slice > &segment->slices[segment->segment_info_slices]) {
     mi_slice_t* prev = mi_slice_first(slice - 1);
     if (mi_slice_is_free(prev)) {
       count += prev->slice_count;
-      if (in_my_queues) mi_span_queue_delete(mi_span_queue_for(prev->slice_count, tld), prev);
+      if (in_my_queues)
+        mi_span_queue_delete(mi_span_queue_for(prev->slice_count, tld), prev);
       slice->slice_count = 0;
       slice = prev;
       mi_test_count(MI_TEST_COALESCE_PREV);
-      if (segment->reclaim_scan) mi_test_count(MI_TEST_COALESCE_PREV_ABANDONED);
+      if (segment->reclaim_scan)
+        mi_test_count(MI_TEST_COALESCE_PREV_ABANDONED);
     }
   }
   mi_segment_span_free(segment, mi_slice_index(slice), count, true, tld);
@@ -246,14 +286,17 @@ static mi_page_t* mi_segments_span_find(size_t count, mi_arena_id_t req_arena_id
   for (size_t bin = mi_slice_bin(count); bin <= MI_SEGMENT_BIN_MAX; bin++) {
     mi_span_queue_t* sq = &tld->spans[bin];
     for (mi_slice_t* slice = sq->first; slice != NULL; slice = slice->next) {
-      if (slice->slice_count < count) continue;
+      if (slice->slice_count < count)
+        continue;
       mi_segment_t* segment = _mi_page_segment(slice);
       mi_assert_internal(mi_segment_is_owned_by_me(segment));
-      if (!_mi_arena_is_suitable(segment->arena_id, req_arena_id)) continue;
+      if (!_mi_arena_is_suitable(segment->arena_id, req_arena_id))
+        continue;
       size_t index = mi_slice_index(slice);
       size_t available = slice->slice_count;
       mi_span_queue_delete(sq, slice);
-      if (available > count) mi_segment_span_free(segment, index + count, available - count, false, tld);
+      if (available > count)
+        mi_segment_span_free(segment, index + count, available - count, false, tld);
       return mi_segment_span_allocate(segment, index, count);
     }
   }
@@ -284,7 +327,8 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
       alignment = (page_alignment > MI_SEGMENT_ALIGN ? page_alignment : MI_SEGMENT_ALIGN);
       align_offset = page_offset;
     }
-    if (huge_size > SIZE_MAX - page_offset - MI_SEGMENT_SIZE) return NULL;
+    if (huge_size > SIZE_MAX - page_offset - MI_SEGMENT_SIZE)
+      return NULL;
     segment_size = _mi_align_up(page_offset + huge_size, _mi_os_page_size());
   }
   void* base = NULL;
@@ -293,23 +337,27 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   bool is_zero = true;
   mi_segment_t* segment = NULL;
   bool plain = (req_arena_id == 0 && align_offset == 0 && alignment == MI_SEGMENT_ALIGN);
-  if (plain) segment = (mi_segment_t*)_mi_segment_cache_pop(segment_size, &mapped, &is_zero, tld->stats);
+  if (plain)
+    segment = (mi_segment_t*)_mi_segment_cache_pop(segment_size, &mapped, &is_zero, tld->stats);
   if (segment != NULL) {
     base = segment;
   } else {
-    segment = (mi_segment_t*)_mi_arena_alloc_aligned(segment_size, alignment, align_offset, req_arena_id, &arena_id,
-                                                     &is_zero, tld->stats);
+    segment = (mi_segment_t*)_mi_arena_alloc_aligned(segment_size, alignment, align_offset, req_arena_id,
+                                                     &arena_id, &is_zero, tld->stats);
     if (segment != NULL) {
       base = segment;
       mapped = segment_size;
     } else if (req_arena_id == 0 && !mi_option_is_enabled(mi_option_disallow_os_alloc)) {
-      segment = (mi_segment_t*)_mi_os_alloc_aligned(segment_size, alignment, align_offset, &base, &mapped, tld->stats);
+      segment = (mi_segment_t*)_mi_os_alloc_aligned(segment_size, alignment, align_offset, &base, &mapped,
+                                                    tld->stats);
       is_zero = true;
     }
   }
-  if (segment == NULL) return NULL;
+  if (segment == NULL)
+    return NULL;
   // Reused memory: clear the header fields and the slice entries set up below.
-  if (!is_zero) memset(segment, 0, offsetof(mi_segment_t, slices) + (info_slices + 1) * sizeof(mi_slice_t));
+  if (!is_zero)
+    memset(segment, 0, offsetof(mi_segment_t, slices) + (info_slices + 1) * sizeof(mi_slice_t));
   mi_assert_internal(((uintptr_t)segment & MI_SEGMENT_MASK) == 0);
 
   // Fresh mappings are zero: only the header fields that must be nonzero are set.
@@ -353,11 +401,13 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   } else {
     segment->slice_entries = MI_SLICES_PER_SEGMENT;
   }
-  if (huge_size == 0) segment->slices[segment->slice_entries].block_size = 1; // sentinel: never a free neighbour
+  if (huge_size == 0)
+    segment->slices[segment->slice_entries].block_size = 1; // sentinel: never a free neighbour
 
   _mi_segment_map_allocated(segment);
   tld->count++;
-  if (tld->count > tld->peak_count) tld->peak_count = tld->count;
+  if (tld->count > tld->peak_count)
+    tld->peak_count = tld->count;
   mi_stat_increase(tld->stats->segments, 1);
   mi_test_count(MI_TEST_SEGMENT_ALLOCATED);
   if (huge_size == 0) {
@@ -372,22 +422,27 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_assert_internal(mi_segment_is_owned_by_me(segment));
   _mi_segment_span_queues_remove(segment, tld);
   _mi_segment_purge_list_remove(segment, tld);
-  if (segment->was_reclaimed) tld->reclaim_count--;
+  if (segment->was_reclaimed)
+    tld->reclaim_count--;
   mi_segment_owner_done(segment);
   _mi_segment_map_freed(segment);
   tld->count--;
   mi_stat_decrease(tld->stats->segments, 1);
   mi_test_count(MI_TEST_SEGMENT_FREED);
-  if (mi_segment_is_huge(segment)) mi_test_count(MI_TEST_HUGE_SEGMENT_FREED);
-  if (segment->arena_id != 0) _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
-  else if (segment->mem_base != (void*)segment || !_mi_segment_cache_push(segment->mem_base, segment->mem_size, tld->stats)) {
+  if (mi_segment_is_huge(segment))
+    mi_test_count(MI_TEST_HUGE_SEGMENT_FREED);
+  if (segment->arena_id != 0)
+    _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
+  else if (segment->mem_base != (void*)segment ||
+           !_mi_segment_cache_push(segment->mem_base, segment->mem_size, tld->stats)) {
     _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
   }
 }
 
 size_t _mi_segment_size_of_page(const mi_page_t* page) {
   const mi_segment_t* segment = _mi_page_segment(page);
-  if (mi_segment_is_huge(segment)) return segment->segment_size - (size_t)(page->page_start - (uint8_t*)segment);
+  if (mi_segment_is_huge(segment))
+    return segment->segment_size - (size_t)(page->page_start - (uint8_t*)segment);
   return (size_t)page->slice_count * MI_SEGMENT_SLICE_SIZE;
 }
 
@@ -395,8 +450,10 @@ size_t _mi_segment_size_of_page(const mi_page_t* page) {
 // Pages
 // ---------------------------------------------------------------------------
 static size_t mi_slices_for_block(size_t block_size) {
-  if (block_size <= MI_SMALL_OBJ_SIZE_MAX) return 1;
-  if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX) return MI_MEDIUM_PAGE_SIZE / MI_SEGMENT_SLICE_SIZE;
+  if (block_size <= MI_SMALL_OBJ_SIZE_MAX)
+    return 1;
+  if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
+    return MI_MEDIUM_PAGE_SIZE / MI_SEGMENT_SLICE_SIZE;
   return _mi_divide_up(block_size, MI_SEGMENT_SLICE_SIZE);
 }
 
@@ -404,16 +461,19 @@ mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t pag
                                   mi_segments_tld_t* tld) {
   if (page_alignment > MI_BLOCK_ALIGNMENT_MAX || block_size > MI_LARGE_OBJ_SIZE_MAX) {
     mi_segment_t* segment = mi_segment_alloc(block_size, page_alignment, heap->arena_id, tld);
-    if (segment == NULL) return NULL;
+    if (segment == NULL)
+      return NULL;
     return &segment->slices[segment->segment_info_slices];
   }
   size_t count = mi_slices_for_block(block_size);
   mi_page_t* page = mi_segments_span_find(count, heap->arena_id, tld);
   if (page == NULL && !heap->no_reclaim && _mi_abandoned_count(tld->subproc) > 0) {
-    if (_mi_segment_try_reclaim_for(heap, count, tld)) page = mi_segments_span_find(count, heap->arena_id, tld);
+    if (_mi_segment_try_reclaim_for(heap, count, tld))
+      page = mi_segments_span_find(count, heap->arena_id, tld);
   }
   if (page == NULL) {
-    if (mi_segment_alloc(0, 0, heap->arena_id, tld) == NULL) return NULL;
+    if (mi_segment_alloc(0, 0, heap->arena_id, tld) == NULL)
+      return NULL;
     page = mi_segments_span_find(count, heap->arena_id, tld);
   }
   return page;
@@ -435,12 +495,14 @@ void _mi_segment_page_free(mi_page_t* page, mi_segments_tld_t* tld) {
   segment->used--;
   if (mi_segment_is_huge(segment)) {
     mi_assert_internal(segment->used == 0);
-    if (!segment->reclaim_scan) _mi_segment_free(segment, tld);
+    if (!segment->reclaim_scan)
+      _mi_segment_free(segment, tld);
     return;
   }
   page->block_size = 1; // still in use until the span is freed below
   mi_segment_span_free_coalesce(page, tld);
-  if (segment->reclaim_scan) return; // the claimant decides what happens to the segment
+  if (segment->reclaim_scan)
+    return; // the claimant decides what happens to the segment
   if (segment->used == 0) {
     _mi_segment_free(segment, tld); // to the segment cache, when it fits there
   } else if (segment->used == segment->abandoned) {
@@ -457,7 +519,8 @@ void _mi_segment_page_abandon(mi_page_t* page, mi_segments_tld_t* tld) {
   segment->abandoned++;
   mi_stat_increase(tld->stats->pages_abandoned, 1);
   mi_assert_internal(segment->abandoned <= segment->used);
-  if (segment->used == segment->abandoned) _mi_segment_abandon(segment, tld);
+  if (segment->used == segment->abandoned)
+    _mi_segment_abandon(segment, tld);
 }
 
 // Huge blocks freed by a thread that does not own their segment: give the
@@ -469,7 +532,8 @@ void _mi_segment_huge_page_free_remote(mi_segment_t* segment, mi_page_t* page, m
   uint8_t* start = (uint8_t*)block + os_page;
   size_t size = _mi_segment_size_of_page(page);
   uint8_t* end = page->page_start + size;
-  if (end > start + os_page) _mi_os_purge(start, (size_t)(end - start), NULL);
+  if (end > start + os_page)
+    _mi_os_purge(start, (size_t)(end - start), NULL);
 }
 
 // Debug check of the span structure of a segment (MI_DEBUG >= 2).
@@ -481,8 +545,10 @@ void _mi_segment_slices_check(const mi_segment_t* segment) {
     const mi_slice_t* slice = &segment->slices[index];
     mi_assert_internal(slice->slice_count > 0);
     mi_assert_internal(slice->slice_offset == 0);
-    if (!mi_slice_is_free(slice)) used++;
-    if (mi_segment_is_huge(segment)) break;
+    if (!mi_slice_is_free(slice))
+      used++;
+    if (mi_segment_is_huge(segment))
+      break;
     size_t last = index + slice->slice_count - 1;
     mi_assert_internal(last < segment->slice_entries);
     mi_assert_internal(segment->slices[last].slice_offset == (slice->slice_count - 1) * sizeof(mi_slice_t));

@@ -18,18 +18,22 @@ static bool mi_is_in_main(const void* stat) {
 }
 
 static void mi_stat_update(mi_stat_count_t* stat, int64_t amount) {
-  if (amount == 0) return;
+  if (amount == 0)
+    return;
   if (mi_unlikely(mi_is_in_main(stat))) {
     int64_t current = mi_atomic_add_relaxed(&stat->current, amount) + amount;
     int64_t peak = mi_atomic_load_relaxed(&stat->peak);
     while (current > peak && !mi_atomic_cas_weak_acq_rel(&stat->peak, &peak, current)) {
       // retry: statistics only, the acq_rel order protects nothing else
     }
-    if (amount > 0) mi_atomic_add_relaxed(&stat->total, amount);
+    if (amount > 0)
+      mi_atomic_add_relaxed(&stat->total, amount);
   } else {
     stat->current += amount;
-    if (stat->current > stat->peak) stat->peak = stat->current;
-    if (amount > 0) stat->total += amount;
+    if (stat->current > stat->peak)
+      stat->peak = stat->current;
+    if (amount > 0)
+      stat->total += amount;
   }
 }
 
@@ -37,14 +41,17 @@ void _mi_stat_increase(mi_stat_count_t* stat, size_t amount) { mi_stat_update(st
 void _mi_stat_decrease(mi_stat_count_t* stat, size_t amount) { mi_stat_update(stat, -(int64_t)amount); }
 
 void _mi_stat_counter_increase(mi_stat_counter_t* stat, size_t amount) {
-  if (mi_is_in_main(stat)) mi_atomic_add_relaxed(&stat->total, (int64_t)amount);
-  else stat->total += (int64_t)amount;
+  if (mi_is_in_main(stat))
+    mi_atomic_add_relaxed(&stat->total, (int64_t)amount);
+  else
+    stat->total += (int64_t)amount;
 }
 
 // Merging: counts add their current values and totals; the peak of a merged
 // count is at least the larger of the two peaks and the new current value.
 static void mi_stat_count_merge(mi_stat_count_t* to, const mi_stat_count_t* from) {
-  if (from->total == 0 && from->current == 0 && from->peak == 0) return;
+  if (from->total == 0 && from->current == 0 && from->peak == 0)
+    return;
   int64_t current = mi_atomic_add_relaxed(&to->current, from->current) + from->current;
   mi_atomic_add_relaxed(&to->total, from->total);
   int64_t want = (from->peak > current ? from->peak : current);
@@ -55,12 +62,14 @@ static void mi_stat_count_merge(mi_stat_count_t* to, const mi_stat_count_t* from
 }
 
 static void mi_stat_counter_merge(mi_stat_counter_t* to, const mi_stat_counter_t* from) {
-  if (from->total != 0) mi_atomic_add_relaxed(&to->total, from->total);
+  if (from->total != 0)
+    mi_atomic_add_relaxed(&to->total, from->total);
 }
 
 void _mi_stats_merge_from(mi_stats_t* to, const mi_stats_t* from) {
-  if (to == from) return;
-#define MI_STAT_COUNT(name)   mi_stat_count_merge(&to->name, &from->name);
+  if (to == from)
+    return;
+#define MI_STAT_COUNT(name) mi_stat_count_merge(&to->name, &from->name);
 #define MI_STAT_COUNTER(name) mi_stat_counter_merge(&to->name, &from->name);
   MI_STAT_FIELDS()
 #undef MI_STAT_COUNT
@@ -73,7 +82,8 @@ void _mi_stats_merge_from(mi_stats_t* to, const mi_stats_t* from) {
 
 // A thread's statistics move to the main statistics (and are cleared).
 void _mi_stats_done(mi_stats_t* stats) {
-  if (stats == &_mi_stats_main) return;
+  if (stats == &_mi_stats_main)
+    return;
   _mi_stats_merge_from(&_mi_stats_main, stats);
   memset(stats, 0, sizeof(*stats));
   stats->version = MI_STAT_VERSION;
@@ -81,13 +91,15 @@ void _mi_stats_done(mi_stats_t* stats) {
 
 static mi_stats_t* mi_stats_get_thread(void) {
   mi_heap_t* heap = mi_prim_get_default_heap();
-  if (!mi_heap_is_initialized(heap)) return NULL;
+  if (!mi_heap_is_initialized(heap))
+    return NULL;
   return &heap->tld->stats;
 }
 
 void mi_stats_merge(void) mi_attr_noexcept {
   mi_stats_t* stats = mi_stats_get_thread();
-  if (stats != NULL) _mi_stats_done(stats);
+  if (stats != NULL)
+    _mi_stats_done(stats);
 }
 
 void mi_stats_reset(void) mi_attr_noexcept {
@@ -101,7 +113,8 @@ void mi_stats_reset(void) mi_attr_noexcept {
 }
 
 void mi_stats_get(size_t stats_size, mi_stats_t* stats) mi_attr_noexcept {
-  if (stats == NULL || stats_size == 0) return;
+  if (stats == NULL || stats_size == 0)
+    return;
   mi_stats_merge();
   mi_stats_t copy;
   memcpy(&copy, &_mi_stats_main, sizeof(copy));
@@ -110,7 +123,8 @@ void mi_stats_get(size_t stats_size, mi_stats_t* stats) mi_attr_noexcept {
 }
 
 size_t mi_stats_get_bin_size(size_t bin) mi_attr_noexcept {
-  if (bin == 0 || bin > MI_BIN_HUGE) return 0;
+  if (bin == 0 || bin > MI_BIN_HUGE)
+    return 0;
   return _mi_bin_size((uint8_t)bin);
 }
 
@@ -123,9 +137,12 @@ static void mi_format_amount(char* buf, size_t size, int64_t n, int64_t unit) {
   const char* suffix = (unit == 1 ? "B" : "");
   int64_t pos = (n < 0 ? -n : n);
   if (pos < 1024 || unit != 1) {
-    if (unit != 1 && pos >= 10000000) snprintf(buf, size, "%.1fM", (double)n / 1e6);
-    else if (unit != 1 && pos >= 100000) snprintf(buf, size, "%.1fk", (double)n / 1e3);
-    else snprintf(buf, size, "%lld%s", (long long)n, (unit == 1 ? " B" : ""));
+    if (unit != 1 && pos >= 10000000)
+      snprintf(buf, size, "%.1fM", (double)n / 1e6);
+    else if (unit != 1 && pos >= 100000)
+      snprintf(buf, size, "%.1fk", (double)n / 1e3);
+    else
+      snprintf(buf, size, "%lld%s", (long long)n, (unit == 1 ? " B" : ""));
     return;
   }
   const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
@@ -139,7 +156,8 @@ static void mi_format_amount(char* buf, size_t size, int64_t n, int64_t unit) {
   snprintf(buf, size, "%.1f %s", value, units[i]);
 }
 
-static void mi_print_count(mi_output_fun* out, void* arg, const char* name, const mi_stat_count_t* stat, int64_t unit) {
+static void mi_print_count(mi_output_fun* out, void* arg, const char* name, const mi_stat_count_t* stat,
+                           int64_t unit) {
   char current[32], peak[32], total[32];
   mi_format_amount(current, sizeof(current), stat->current, unit);
   mi_format_amount(peak, sizeof(peak), stat->peak, unit);
@@ -159,12 +177,16 @@ static void mi_stats_print_data(const mi_stats_t* stats, mi_output_fun* out, voi
   bool any_bins = false;
   for (size_t i = 1; i <= MI_BIN_HUGE; i++) {
     const mi_stat_count_t* bin = &stats->malloc_bins[i];
-    if (bin->total == 0) continue;
-    if (!any_bins) _mi_fprintf(out, arg, "blocks by size bin (bytes in use):\n");
+    if (bin->total == 0)
+      continue;
+    if (!any_bins)
+      _mi_fprintf(out, arg, "blocks by size bin (bytes in use):\n");
     any_bins = true;
     char name[32];
-    if (i == MI_BIN_HUGE) snprintf(name, sizeof(name), "  large/huge");
-    else snprintf(name, sizeof(name), "  bin %3zu (%6zu)", i, _mi_bin_size((uint8_t)i));
+    if (i == MI_BIN_HUGE)
+      snprintf(name, sizeof(name), "  large/huge");
+    else
+      snprintf(name, sizeof(name), "  bin %3zu (%6zu)", i, _mi_bin_size((uint8_t)i));
     mi_print_count(out, arg, name, bin, 1);
   }
   mi_print_count(out, arg, "malloc requested", &stats->malloc_requested, 1);
@@ -207,7 +229,8 @@ void mi_stats_print(void* out) mi_attr_noexcept { mi_stats_print_out((mi_output_
 
 void mi_thread_stats_print_out(mi_output_fun* out, void* arg) mi_attr_noexcept {
   mi_stats_t* stats = mi_stats_get_thread();
-  if (stats != NULL) mi_stats_print_data(stats, out, arg);
+  if (stats != NULL)
+    mi_stats_print_data(stats, out, arg);
 }
 
 // JSON output of the merged statistics.
@@ -219,13 +242,16 @@ typedef struct mi_json_buf_s {
 
 static void mi_json_add(mi_json_buf_t* jb, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 static void mi_json_add(mi_json_buf_t* jb, const char* fmt, ...) {
-  if (jb->used >= jb->size) return;
+  if (jb->used >= jb->size)
+    return;
   va_list args;
   va_start(args, fmt);
   int n = vsnprintf(jb->buf + jb->used, jb->size - jb->used, fmt, args);
   va_end(args);
-  if (n > 0) jb->used += (size_t)n;
-  if (jb->used >= jb->size) jb->used = jb->size;
+  if (n > 0)
+    jb->used += (size_t)n;
+  if (jb->used >= jb->size)
+    jb->used = jb->size;
 }
 
 char* mi_stats_get_json(size_t buf_size, char* buf) mi_attr_noexcept {
@@ -234,22 +260,25 @@ char* mi_stats_get_json(size_t buf_size, char* buf) mi_attr_noexcept {
   if (buf == NULL) {
     buf_size = 64 * MI_KiB;
     buf = (char*)mi_malloc(buf_size);
-    if (buf == NULL) return NULL;
+    if (buf == NULL)
+      return NULL;
   }
-  if (buf_size == 0) return buf;
+  if (buf_size == 0)
+    return buf;
   mi_json_buf_t jb = {buf, buf_size, 0};
   mi_json_add(&jb, "{\n  \"version\": %d,\n  \"mimalloc_version\": %d", MI_STAT_VERSION, MI_MALLOC_VERSION);
-#define MI_STAT_COUNT(name)                                                                          \
-  mi_json_add(&jb, ",\n  \"%s\": { \"total\": %lld, \"peak\": %lld, \"current\": %lld }", #name,     \
+#define MI_STAT_COUNT(name)                                                                                  \
+  mi_json_add(&jb, ",\n  \"%s\": { \"total\": %lld, \"peak\": %lld, \"current\": %lld }", #name,             \
               (long long)stats.name.total, (long long)stats.name.peak, (long long)stats.name.current);
-#define MI_STAT_COUNTER(name) mi_json_add(&jb, ",\n  \"%s\": { \"total\": %lld }", #name, (long long)stats.name.total);
+#define MI_STAT_COUNTER(name)                                                                                \
+  mi_json_add(&jb, ",\n  \"%s\": { \"total\": %lld }", #name, (long long)stats.name.total);
   MI_STAT_FIELDS()
 #undef MI_STAT_COUNT
 #undef MI_STAT_COUNTER
   mi_json_add(&jb, ",\n  \"malloc_bins\": [");
   for (size_t i = 0; i <= MI_BIN_HUGE; i++) {
-    mi_json_add(&jb, "%s\n    { \"size\": %zu, \"total\": %lld, \"peak\": %lld, \"current\": %lld }", (i == 0 ? "" : ","),
-                mi_stats_get_bin_size(i), (long long)stats.malloc_bins[i].total,
+    mi_json_add(&jb, "%s\n    { \"size\": %zu, \"total\": %lld, \"peak\": %lld, \"current\": %lld }",
+                (i == 0 ? "" : ","), mi_stats_get_bin_size(i), (long long)stats.malloc_bins[i].total,
                 (long long)stats.malloc_bins[i].peak, (long long)stats.malloc_bins[i].current);
   }
   mi_json_add(&jb, "\n  ]\n}\n");
@@ -264,13 +293,22 @@ void mi_process_info(size_t* elapsed_msecs, size_t* user_msecs, size_t* system_m
   memset(&info, 0, sizeof(info));
   _mi_prim_process_info(&info);
   static mi_msecs_t start;
-  if (start == 0) start = _mi_clock_now();
-  if (elapsed_msecs != NULL) *elapsed_msecs = (size_t)(_mi_clock_now() - start);
-  if (user_msecs != NULL) *user_msecs = (size_t)info.utime_msecs;
-  if (system_msecs != NULL) *system_msecs = (size_t)info.stime_msecs;
-  if (current_rss != NULL) *current_rss = info.current_rss;
-  if (peak_rss != NULL) *peak_rss = info.peak_rss;
-  if (current_commit != NULL) *current_commit = (size_t)mi_atomic_load_relaxed(&_mi_stats_main.committed.current);
-  if (peak_commit != NULL) *peak_commit = (size_t)mi_atomic_load_relaxed(&_mi_stats_main.committed.peak);
-  if (page_faults != NULL) *page_faults = info.page_faults;
+  if (start == 0)
+    start = _mi_clock_now();
+  if (elapsed_msecs != NULL)
+    *elapsed_msecs = (size_t)(_mi_clock_now() - start);
+  if (user_msecs != NULL)
+    *user_msecs = (size_t)info.utime_msecs;
+  if (system_msecs != NULL)
+    *system_msecs = (size_t)info.stime_msecs;
+  if (current_rss != NULL)
+    *current_rss = info.current_rss;
+  if (peak_rss != NULL)
+    *peak_rss = info.peak_rss;
+  if (current_commit != NULL)
+    *current_commit = (size_t)mi_atomic_load_relaxed(&_mi_stats_main.committed.current);
+  if (peak_commit != NULL)
+    *peak_commit = (size_t)mi_atomic_load_relaxed(&_mi_stats_main.committed.peak);
+  if (page_faults != NULL)
+    *page_faults = info.page_faults;
 }

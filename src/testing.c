@@ -11,8 +11,8 @@ claim-window hook. Compiled into the `mimalloc-test` library only
 #include "mimalloc/testing.h"
 
 static long long mi_test_events[MI_TEST_ABANDONED_NOW_DEC + 1]; // atomic counters
-static long long mi_test_overlaps;                               // atomic
-static long mi_test_pause_us;                                    // atomic
+static long long mi_test_overlaps;                              // atomic
+static long mi_test_pause_us;                                   // atomic
 
 void _mi_test_count(mi_test_event_t event) { mi_atomic_add_relaxed(&mi_test_events[event], 1); }
 
@@ -23,7 +23,8 @@ void _mi_test_count_claim_overlap(void) {
 
 void _mi_test_claim_pause(void) {
   long us = mi_atomic_load_relaxed(&mi_test_pause_us);
-  if (us > 0) _mi_prim_sleep_us(us);
+  if (us > 0)
+    _mi_prim_sleep_us(us);
 }
 
 void mi_test_set_claim_pause(long microseconds) { mi_atomic_store_relaxed(&mi_test_pause_us, microseconds); }
@@ -45,7 +46,8 @@ void mi_test_counters_get(mi_test_counters_t* out) {
   out->coalesce_next_abandoned = mi_test_get(MI_TEST_COALESCE_NEXT_ABANDONED);
   out->huge_free_after_exit = mi_test_get(MI_TEST_HUGE_FREE_AFTER_EXIT);
   out->huge_segments_freed = mi_test_get(MI_TEST_HUGE_SEGMENT_FREED);
-  out->segments_abandoned_now = mi_test_get(MI_TEST_ABANDONED_NOW_INC) - mi_test_get(MI_TEST_ABANDONED_NOW_DEC);
+  out->segments_abandoned_now =
+      mi_test_get(MI_TEST_ABANDONED_NOW_INC) - mi_test_get(MI_TEST_ABANDONED_NOW_DEC);
   out->segments_allocated = mi_test_get(MI_TEST_SEGMENT_ALLOCATED);
   out->segments_freed = mi_test_get(MI_TEST_SEGMENT_FREED);
   out->invalid_frees = mi_test_get(MI_TEST_INVALID_FREE);
@@ -53,7 +55,8 @@ void mi_test_counters_get(mi_test_counters_t* out) {
 
 long mi_test_reclaim_all(void) {
   mi_heap_t* heap = mi_heap_get_default();
-  if (!mi_heap_is_initialized(heap)) return 0;
+  if (!mi_heap_is_initialized(heap))
+    return 0;
   long claimed = (long)_mi_abandoned_reclaim_all(heap->tld->heap_backing);
   mi_heap_collect(heap->tld->heap_backing, true);
   return claimed;

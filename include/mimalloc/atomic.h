@@ -26,38 +26,38 @@ or acq_rel operation carries a one-line comment naming the access it pairs with.
 #endif
 
 // Loads
-#define mi_atomic_load_relaxed(p)            __atomic_load_n((p), __ATOMIC_RELAXED)
-#define mi_atomic_load_acquire(p)            __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define mi_atomic_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define mi_atomic_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 
 // Stores
-#define mi_atomic_store_relaxed(p, x)        __atomic_store_n((p), (x), __ATOMIC_RELAXED)
-#define mi_atomic_store_release(p, x)        __atomic_store_n((p), (x), __ATOMIC_RELEASE)
+#define mi_atomic_store_relaxed(p, x) __atomic_store_n((p), (x), __ATOMIC_RELAXED)
+#define mi_atomic_store_release(p, x) __atomic_store_n((p), (x), __ATOMIC_RELEASE)
 
 // Read-modify-write; each returns the previous value.
-#define mi_atomic_add_relaxed(p, x)          __atomic_fetch_add((p), (x), __ATOMIC_RELAXED)
-#define mi_atomic_sub_relaxed(p, x)          __atomic_fetch_sub((p), (x), __ATOMIC_RELAXED)
-#define mi_atomic_add_acq_rel(p, x)          __atomic_fetch_add((p), (x), __ATOMIC_ACQ_REL)
-#define mi_atomic_sub_acq_rel(p, x)          __atomic_fetch_sub((p), (x), __ATOMIC_ACQ_REL)
-#define mi_atomic_or_relaxed(p, x)           __atomic_fetch_or((p), (x), __ATOMIC_RELAXED)
-#define mi_atomic_and_relaxed(p, x)          __atomic_fetch_and((p), (x), __ATOMIC_RELAXED)
-#define mi_atomic_exchange_relaxed(p, x)     __atomic_exchange_n((p), (x), __ATOMIC_RELAXED)
-#define mi_atomic_exchange_acquire(p, x)     __atomic_exchange_n((p), (x), __ATOMIC_ACQUIRE)
-#define mi_atomic_exchange_acq_rel(p, x)     __atomic_exchange_n((p), (x), __ATOMIC_ACQ_REL)
+#define mi_atomic_add_relaxed(p, x) __atomic_fetch_add((p), (x), __ATOMIC_RELAXED)
+#define mi_atomic_sub_relaxed(p, x) __atomic_fetch_sub((p), (x), __ATOMIC_RELAXED)
+#define mi_atomic_add_acq_rel(p, x) __atomic_fetch_add((p), (x), __ATOMIC_ACQ_REL)
+#define mi_atomic_sub_acq_rel(p, x) __atomic_fetch_sub((p), (x), __ATOMIC_ACQ_REL)
+#define mi_atomic_or_relaxed(p, x) __atomic_fetch_or((p), (x), __ATOMIC_RELAXED)
+#define mi_atomic_and_relaxed(p, x) __atomic_fetch_and((p), (x), __ATOMIC_RELAXED)
+#define mi_atomic_exchange_relaxed(p, x) __atomic_exchange_n((p), (x), __ATOMIC_RELAXED)
+#define mi_atomic_exchange_acquire(p, x) __atomic_exchange_n((p), (x), __ATOMIC_ACQUIRE)
+#define mi_atomic_exchange_acq_rel(p, x) __atomic_exchange_n((p), (x), __ATOMIC_ACQ_REL)
 
 // Compare-and-swap: on failure `*expected` receives the current value.
 // The failure order is the strongest one allowed that is not stronger than the
 // success order (release fails relaxed, acq_rel fails acquire).
-#define mi_atomic_cas_weak_release(p, expected, desired) \
+#define mi_atomic_cas_weak_release(p, expected, desired)                                                     \
   __atomic_compare_exchange_n((p), (expected), (desired), true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)
-#define mi_atomic_cas_weak_acq_rel(p, expected, desired) \
+#define mi_atomic_cas_weak_acq_rel(p, expected, desired)                                                     \
   __atomic_compare_exchange_n((p), (expected), (desired), true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
-#define mi_atomic_cas_strong_acq_rel(p, expected, desired) \
+#define mi_atomic_cas_strong_acq_rel(p, expected, desired)                                                   \
   __atomic_compare_exchange_n((p), (expected), (desired), false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
-#define mi_atomic_cas_strong_acquire(p, expected, desired) \
+#define mi_atomic_cas_strong_acquire(p, expected, desired)                                                   \
   __atomic_compare_exchange_n((p), (expected), (desired), false, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)
 
 // Fences
-#define mi_atomic_fence_acq_rel()            __atomic_thread_fence(__ATOMIC_ACQ_REL)
+#define mi_atomic_fence_acq_rel() __atomic_thread_fence(__ATOMIC_ACQ_REL)
 
 // Busy-wait hint for short spins.
 static inline void mi_atomic_spin_pause(void) {

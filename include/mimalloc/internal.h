@@ -13,11 +13,11 @@ it ends by poisoning the segment owner field (see ownership.h).
 #include "types.h"
 #include "prim.h"
 
-#define mi_likely(x)    __builtin_expect(!!(x), 1)
-#define mi_unlikely(x)  __builtin_expect(!!(x), 0)
+#define mi_likely(x) __builtin_expect(!!(x), 1)
+#define mi_unlikely(x) __builtin_expect(!!(x), 0)
 #define mi_decl_noinline __attribute__((noinline))
-#define mi_decl_hidden  __attribute__((visibility("hidden")))
-#define mi_decl_cold    __attribute__((cold))
+#define mi_decl_hidden __attribute__((visibility("hidden")))
+#define mi_decl_cold __attribute__((cold))
 
 // ---------------------------------------------------------------------------
 // Assertions (MI_DEBUG 1: cheap checks, 2: internal invariants, 3: full heap checks)
@@ -215,13 +215,15 @@ static inline bool _mi_is_power_of_two(uintptr_t x) { return ((x & (x - 1)) == 0
 static inline uintptr_t _mi_align_up(uintptr_t size, size_t alignment) {
   mi_assert_internal(alignment != 0);
   uintptr_t mask = alignment - 1;
-  if ((alignment & mask) == 0) return ((size + mask) & ~mask);
+  if ((alignment & mask) == 0)
+    return ((size + mask) & ~mask);
   return (((size + mask) / alignment) * alignment);
 }
 
 static inline uintptr_t _mi_align_down(uintptr_t size, size_t alignment) {
   uintptr_t mask = alignment - 1;
-  if ((alignment & mask) == 0) return (size & ~mask);
+  if ((alignment & mask) == 0)
+    return (size & ~mask);
   return ((size / alignment) * alignment);
 }
 
@@ -253,7 +255,9 @@ static inline bool mi_count_size_overflow(size_t count, size_t size, size_t* tot
   return false;
 }
 
-static inline size_t mi_bsr(size_t x) { return (x == 0 ? 0 : (MI_INTPTR_SIZE * 8 - 1 - (size_t)__builtin_clzl(x))); }
+static inline size_t mi_bsr(size_t x) {
+  return (x == 0 ? 0 : (MI_INTPTR_SIZE * 8 - 1 - (size_t)__builtin_clzl(x)));
+}
 static inline size_t mi_ctz(size_t x) { return (x == 0 ? MI_INTPTR_SIZE * 8 : (size_t)__builtin_ctzl(x)); }
 
 // ---------------------------------------------------------------------------
@@ -310,7 +314,8 @@ static inline mi_page_t* _mi_segment_page_of(const mi_segment_t* segment, const 
 // synchronisation, which also orders the bit set when the segment was made.
 static inline bool _mi_segment_map_contains(const void* segment) {
   uintptr_t unit = (uintptr_t)segment >> MI_SEGMENT_SHIFT;
-  if (mi_unlikely(unit >= MI_SEGMENT_MAP_UNITS)) return false;
+  if (mi_unlikely(unit >= MI_SEGMENT_MAP_UNITS))
+    return false;
   uintptr_t word = mi_atomic_load_relaxed(&_mi_segment_map[unit / (8 * sizeof(uintptr_t))]);
   return ((word >> (unit % (8 * sizeof(uintptr_t)))) & 1) != 0;
 }
@@ -340,7 +345,9 @@ static inline uintptr_t mi_tf_make(mi_block_t* block, mi_delayed_t delayed) {
 static inline uintptr_t mi_tf_set_delayed(uintptr_t tf, mi_delayed_t delayed) {
   return mi_tf_make(mi_tf_block(tf), delayed);
 }
-static inline uintptr_t mi_tf_set_block(uintptr_t tf, mi_block_t* block) { return mi_tf_make(block, mi_tf_delayed(tf)); }
+static inline uintptr_t mi_tf_set_block(uintptr_t tf, mi_block_t* block) {
+  return mi_tf_make(block, mi_tf_delayed(tf));
+}
 
 static inline mi_block_t* mi_page_thread_free(const mi_page_t* page) {
   return mi_tf_block(mi_atomic_load_relaxed(&((mi_page_t*)page)->xthread_free));
@@ -356,12 +363,14 @@ static inline bool mi_page_has_aligned(const mi_page_t* page) {
   return (mi_atomic_load_relaxed(&((mi_page_t*)page)->flags.x.has_aligned) != 0);
 }
 static inline void mi_page_set_has_aligned(mi_page_t* page) {
-  if (!mi_page_has_aligned(page)) mi_atomic_store_relaxed(&page->flags.x.has_aligned, 1);
+  if (!mi_page_has_aligned(page))
+    mi_atomic_store_relaxed(&page->flags.x.has_aligned, 1);
 }
 
 // Are most blocks of the page in use? Used to skip nearly full pages.
 static inline bool mi_page_mostly_used(const mi_page_t* page) {
-  if (page == NULL) return true;
+  if (page == NULL)
+    return true;
   uint32_t frac = page->reserved / 8U;
   return (page->reserved - page->used <= frac);
 }
@@ -369,8 +378,12 @@ static inline bool mi_page_mostly_used(const mi_page_t* page) {
 // Queue kinds are told apart by their block size field.
 #define MI_QUEUE_HUGE_SIZE (MI_LARGE_OBJ_SIZE_MAX + 1)
 #define MI_QUEUE_FULL_SIZE (MI_LARGE_OBJ_SIZE_MAX + 2)
-static inline bool mi_page_queue_is_huge(const mi_page_queue_t* queue) { return (queue->block_size == MI_QUEUE_HUGE_SIZE); }
-static inline bool mi_page_queue_is_full(const mi_page_queue_t* queue) { return (queue->block_size == MI_QUEUE_FULL_SIZE); }
+static inline bool mi_page_queue_is_huge(const mi_page_queue_t* queue) {
+  return (queue->block_size == MI_QUEUE_HUGE_SIZE);
+}
+static inline bool mi_page_queue_is_full(const mi_page_queue_t* queue) {
+  return (queue->block_size == MI_QUEUE_FULL_SIZE);
+}
 
 static inline bool mi_page_queue_is_special(const mi_page_queue_t* queue) {
   return (queue->block_size > MI_LARGE_OBJ_SIZE_MAX);
@@ -379,9 +392,12 @@ static inline bool mi_page_queue_is_special(const mi_page_queue_t* queue) {
 // Bin of a size: 1, 2, 4, 6, 8 words exactly, then four bins per power of two.
 static inline uint8_t _mi_bin(size_t size) {
   size_t wsize = _mi_wsize_from_size(size);
-  if (wsize <= 1) return 1;
-  if (wsize <= 8) return (uint8_t)((wsize + 1) & ~(size_t)1);
-  if (wsize > MI_MEDIUM_OBJ_WSIZE_MAX) return MI_BIN_HUGE;
+  if (wsize <= 1)
+    return 1;
+  if (wsize <= 8)
+    return (uint8_t)((wsize + 1) & ~(size_t)1);
+  if (wsize > MI_MEDIUM_OBJ_WSIZE_MAX)
+    return MI_BIN_HUGE;
   // With w = wsize - 1 and b its highest bit, the bin is 4*b plus the two
   // bits below b, shifted so that wsize 9 lands right after bin 8.
   size_t w = wsize - 1;
@@ -398,7 +414,9 @@ static inline mi_page_queue_t* mi_page_queue(const mi_heap_t* heap, size_t size)
 static inline mi_block_t* mi_block_next(const mi_block_t* block) { return block->next; }
 static inline void mi_block_set_next(mi_block_t* block, mi_block_t* next) { block->next = next; }
 
-static inline bool mi_segment_is_huge(const mi_segment_t* segment) { return (segment->kind == MI_SEGMENT_HUGE); }
+static inline bool mi_segment_is_huge(const mi_segment_t* segment) {
+  return (segment->kind == MI_SEGMENT_HUGE);
+}
 
 static inline uint8_t* mi_page_start(const mi_page_t* page) { return page->page_start; }
 
@@ -406,9 +424,12 @@ static inline uint8_t* mi_page_start(const mi_page_t* page) { return page->page_
 static inline mi_page_queue_t* _mi_page_queue_of(const mi_page_t* page) {
   mi_heap_t* heap = mi_page_heap(page);
   uint8_t bin;
-  if (mi_page_is_full(page)) bin = MI_BIN_FULL;
-  else if (page->block_size > MI_MEDIUM_OBJ_SIZE_MAX) bin = MI_BIN_HUGE;
-  else bin = _mi_bin(page->block_size);
+  if (mi_page_is_full(page))
+    bin = MI_BIN_FULL;
+  else if (page->block_size > MI_MEDIUM_OBJ_SIZE_MAX)
+    bin = MI_BIN_HUGE;
+  else
+    bin = _mi_bin(page->block_size);
   return &heap->pages[bin];
 }
 

@@ -31,7 +31,8 @@ void _mi_test_count_claim_overlap(void);
 // keeps it at exactly one while owned and zero while abandoned.
 static inline void mi_segment_holders_enter(mi_segment_t* segment) {
 #if MI_TESTING
-  if (mi_atomic_add_relaxed(&segment->claim_holders, 1) != 0) _mi_test_count_claim_overlap();
+  if (mi_atomic_add_relaxed(&segment->claim_holders, 1) != 0)
+    _mi_test_count_claim_overlap();
 #else
   (void)segment;
 #endif
@@ -80,13 +81,15 @@ static inline bool mi_segment_is_abandoned(const mi_segment_t* segment) {
 static inline bool mi_segment_claim(mi_segment_t* segment, uintptr_t tid) {
 #if MI_LEGACY_OWNERSHIP
   // The old logic: check, then write. Two claimants can both pass the check.
-  if (segment->thread_id != 0) return false;
+  if (segment->thread_id != 0)
+    return false;
   mi_test_claim_pause();
   segment->thread_id = tid;
 #else
   uintptr_t expected = 0;
   mi_test_claim_pause();
-  if (!mi_atomic_cas_strong_acquire(&segment->thread_id, &expected, tid)) return false;
+  if (!mi_atomic_cas_strong_acquire(&segment->thread_id, &expected, tid))
+    return false;
 #endif
   mi_segment_holders_enter(segment);
   return true;
@@ -102,9 +105,7 @@ static inline void mi_segment_release_to_abandoned(mi_segment_t* segment) {
 
 // The owner is about to free the segment; nobody else can reach it any more
 // (it is in no abandoned set and has no live blocks).
-static inline void mi_segment_owner_done(mi_segment_t* segment) {
-  mi_segment_holders_leave(segment);
-}
+static inline void mi_segment_owner_done(mi_segment_t* segment) { mi_segment_holders_leave(segment); }
 
 // Span freeing and coalescing: may the caller move spans of this segment in
 // and out of its thread-local span queues? Only the owner may; the spans of an

@@ -14,10 +14,10 @@ system calls.
 #include <stdbool.h>
 
 typedef struct mi_os_config_s {
-  size_t page_size;          // OS page size (4 KiB)
-  size_t large_page_size;    // transparent huge page size, or 0
-  bool has_overcommit;       // memory is committed on first touch
-  bool has_virtual_reserve;  // address space can be reserved without committing
+  size_t page_size;         // OS page size (4 KiB)
+  size_t large_page_size;   // transparent huge page size, or 0
+  bool has_overcommit;      // memory is committed on first touch
+  bool has_virtual_reserve; // address space can be reserved without committing
 } mi_os_config_t;
 
 void _mi_prim_os_config(mi_os_config_t* config);

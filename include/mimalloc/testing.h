@@ -17,22 +17,25 @@ extern "C" {
 // Process-wide event counters; every field is updated with an atomic
 // read-modify-write by the allocator and read with an atomic load here.
 typedef struct mi_test_counters_s {
-  long long abandons;                 // segments handed to the abandoned set (thread exit or a reclaim that gave it back)
-  long long claims_won;               // claims of an abandoned segment that succeeded (any path)
-  long long claims_lost;              // claim attempts that found the segment already owned
-  long long claim_overlaps;           // a claim succeeded while another thread still held the segment (must stay 0)
-  long long reclaims_on_free;         // claims made by a thread freeing into an abandoned segment
-  long long reclaims_on_alloc;        // claims made by a thread searching the abandoned set for pages
-  long long coalesce_prev;            // span merges with the previous free span (any segment)
-  long long coalesce_next;            // span merges with the next free span (any segment)
-  long long coalesce_prev_abandoned;  // merges with the previous span while processing a segment taken from the abandoned set
-  long long coalesce_next_abandoned;  // merges with the next span while processing a segment taken from the abandoned set
-  long long huge_free_after_exit;     // huge blocks freed by a thread after the allocating thread abandoned the segment
-  long long huge_segments_freed;      // huge segments returned to the OS
-  long long segments_abandoned_now;   // segments currently in the abandoned set
-  long long segments_allocated;       // segments obtained from the OS
-  long long segments_freed;           // segments returned to the OS or cache
-  long long invalid_frees;            // frees of pointers this allocator did not hand out
+  long long abandons;    // segments handed to the abandoned set (thread exit or a reclaim that gave it back)
+  long long claims_won;  // claims of an abandoned segment that succeeded (any path)
+  long long claims_lost; // claim attempts that found the segment already owned
+  long long claim_overlaps;    // a claim succeeded while another thread still held the segment (must stay 0)
+  long long reclaims_on_free;  // claims made by a thread freeing into an abandoned segment
+  long long reclaims_on_alloc; // claims made by a thread searching the abandoned set for pages
+  long long coalesce_prev;     // span merges with the previous free span (any segment)
+  long long coalesce_next;     // span merges with the next free span (any segment)
+  long long coalesce_prev_abandoned; // merges with the previous span while processing a segment taken from
+                                     // the abandoned set
+  long long coalesce_next_abandoned; // merges with the next span while processing a segment taken from the
+                                     // abandoned set
+  long long
+      huge_free_after_exit; // huge blocks freed by a thread after the allocating thread abandoned the segment
+  long long huge_segments_freed;    // huge segments returned to the OS
+  long long segments_abandoned_now; // segments currently in the abandoned set
+  long long segments_allocated;     // segments obtained from the OS
+  long long segments_freed;         // segments returned to the OS or cache
+  long long invalid_frees;          // frees of pointers this allocator did not hand out
 } mi_test_counters_t;
 
 // Copy the current counter values into `out`.

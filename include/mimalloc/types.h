@@ -33,33 +33,33 @@ written next to the fields they constrain.
 // ---------------------------------------------------------------------------
 // Sizes
 // ---------------------------------------------------------------------------
-#define MI_INTPTR_SHIFT        (3)
-#define MI_INTPTR_SIZE         ((size_t)1 << MI_INTPTR_SHIFT)
-#define MI_MAX_ALIGN_SIZE      (16)  // every block of 16 bytes or more is aligned to this
+#define MI_INTPTR_SHIFT (3)
+#define MI_INTPTR_SIZE ((size_t)1 << MI_INTPTR_SHIFT)
+#define MI_MAX_ALIGN_SIZE (16) // every block of 16 bytes or more is aligned to this
 
-#define MI_KiB                 ((size_t)1024)
-#define MI_MiB                 (MI_KiB * MI_KiB)
-#define MI_GiB                 (MI_MiB * MI_KiB)
+#define MI_KiB ((size_t)1024)
+#define MI_MiB (MI_KiB * MI_KiB)
+#define MI_GiB (MI_MiB * MI_KiB)
 
-#define MI_SEGMENT_SLICE_SHIFT (16)                        // 64 KiB slices
-#define MI_SEGMENT_SHIFT       (MI_SEGMENT_SLICE_SHIFT + 9) // 32 MiB segments
-#define MI_SEGMENT_SLICE_SIZE  ((size_t)1 << MI_SEGMENT_SLICE_SHIFT)
-#define MI_SEGMENT_SIZE        ((size_t)1 << MI_SEGMENT_SHIFT)
-#define MI_SEGMENT_ALIGN       MI_SEGMENT_SIZE
-#define MI_SEGMENT_MASK        ((uintptr_t)(MI_SEGMENT_ALIGN - 1))
-#define MI_SLICES_PER_SEGMENT  (MI_SEGMENT_SIZE / MI_SEGMENT_SLICE_SIZE) // 512
+#define MI_SEGMENT_SLICE_SHIFT (16)                   // 64 KiB slices
+#define MI_SEGMENT_SHIFT (MI_SEGMENT_SLICE_SHIFT + 9) // 32 MiB segments
+#define MI_SEGMENT_SLICE_SIZE ((size_t)1 << MI_SEGMENT_SLICE_SHIFT)
+#define MI_SEGMENT_SIZE ((size_t)1 << MI_SEGMENT_SHIFT)
+#define MI_SEGMENT_ALIGN MI_SEGMENT_SIZE
+#define MI_SEGMENT_MASK ((uintptr_t)(MI_SEGMENT_ALIGN - 1))
+#define MI_SLICES_PER_SEGMENT (MI_SEGMENT_SIZE / MI_SEGMENT_SLICE_SIZE) // 512
 
-#define MI_SMALL_PAGE_SIZE     (MI_SEGMENT_SLICE_SIZE)      // 1 slice
-#define MI_MEDIUM_PAGE_SIZE    (8 * MI_SEGMENT_SLICE_SIZE)  // 8 slices
+#define MI_SMALL_PAGE_SIZE (MI_SEGMENT_SLICE_SIZE)      // 1 slice
+#define MI_MEDIUM_PAGE_SIZE (8 * MI_SEGMENT_SLICE_SIZE) // 8 slices
 
-#define MI_SMALL_OBJ_SIZE_MAX  (MI_SMALL_PAGE_SIZE / 4)     // 16 KiB
-#define MI_MEDIUM_OBJ_SIZE_MAX (MI_MEDIUM_PAGE_SIZE / 4)    // 128 KiB
-#define MI_LARGE_OBJ_SIZE_MAX  (MI_SEGMENT_SIZE / 2)        // 16 MiB; larger blocks are huge
+#define MI_SMALL_OBJ_SIZE_MAX (MI_SMALL_PAGE_SIZE / 4)   // 16 KiB
+#define MI_MEDIUM_OBJ_SIZE_MAX (MI_MEDIUM_PAGE_SIZE / 4) // 128 KiB
+#define MI_LARGE_OBJ_SIZE_MAX (MI_SEGMENT_SIZE / 2)      // 16 MiB; larger blocks are huge
 #define MI_SMALL_OBJ_WSIZE_MAX (MI_SMALL_OBJ_SIZE_MAX / MI_INTPTR_SIZE)
 #define MI_MEDIUM_OBJ_WSIZE_MAX (MI_MEDIUM_OBJ_SIZE_MAX / MI_INTPTR_SIZE)
 
 // The largest request we accept; above it allocation fails with ENOMEM.
-#define MI_MAX_ALLOC_SIZE      ((size_t)PTRDIFF_MAX)
+#define MI_MAX_ALLOC_SIZE ((size_t)PTRDIFF_MAX)
 
 // Alignments up to this are served by over-allocating inside a normal page;
 // larger ones get a huge segment placed so the block is aligned.
@@ -68,15 +68,15 @@ written next to the fields they constrain.
 // Size bins: 1..8 words are exact (rounded to even words above one), then four
 // bins per power of two. Bins cover sizes up to MI_MEDIUM_OBJ_SIZE_MAX; all
 // larger blocks sit one to a page in the MI_BIN_HUGE queue.
-#define MI_BIN_HUGE            (73U)
-#define MI_BIN_FULL            (MI_BIN_HUGE + 1)
-#define MI_BIN_COUNT           (MI_BIN_FULL + 1)
+#define MI_BIN_HUGE (73U)
+#define MI_BIN_FULL (MI_BIN_HUGE + 1)
+#define MI_BIN_COUNT (MI_BIN_FULL + 1)
 
 // The direct page table covers sizes up to MI_SMALL_SIZE_MAX (1 KiB) by words.
-#define MI_PAGES_DIRECT        (MI_SMALL_WSIZE_MAX + 1)
+#define MI_PAGES_DIRECT (MI_SMALL_WSIZE_MAX + 1)
 
 // Blocks per page are bounded by 512 KiB / 16 bytes = 32768.
-#define MI_PAGE_BLOCKS_MAX     (MI_MEDIUM_PAGE_SIZE / MI_MAX_ALIGN_SIZE)
+#define MI_PAGE_BLOCKS_MAX (MI_MEDIUM_PAGE_SIZE / MI_MAX_ALIGN_SIZE)
 
 // ---------------------------------------------------------------------------
 // Blocks and pages
@@ -90,10 +90,10 @@ typedef struct mi_block_s {
 // States of a page's delayed-free protocol, kept in the low two bits of
 // `page->xthread_free` so that the state and the list change in one CAS.
 typedef enum mi_delayed_e {
-  MI_USE_DELAYED_FREE   = 0, // the page is full: the next remote free goes to the heap's delayed list
-  MI_DELAYED_FREEING    = 1, // a remote thread is pushing onto the heap's delayed list right now
-  MI_NO_DELAYED_FREE    = 2, // remote frees go to the page's thread_free list
-  MI_NEVER_DELAYED_FREE = 3  // as above, and the state never changes back (heap gone / page abandoned)
+  MI_USE_DELAYED_FREE = 0,  // the page is full: the next remote free goes to the heap's delayed list
+  MI_DELAYED_FREEING = 1,   // a remote thread is pushing onto the heap's delayed list right now
+  MI_NO_DELAYED_FREE = 2,   // remote frees go to the page's thread_free list
+  MI_NEVER_DELAYED_FREE = 3 // as above, and the state never changes back (heap gone / page abandoned)
 } mi_delayed_t;
 
 #define MI_DELAYED_MASK ((uintptr_t)3)
@@ -104,11 +104,12 @@ typedef enum mi_delayed_e {
 // `block_size == 0`.
 typedef struct mi_page_s {
   // Span bookkeeping (owner only).
-  uint32_t slice_count;  // slices in the span, valid at the first slice; 0 elsewhere
-  uint32_t slice_offset; // distance in bytes back to the span's first slice (a multiple of sizeof(mi_slice_t))
-  uint8_t is_committed;  // memory of this span is accessible
-  uint8_t is_zero_init;  // all blocks were zero when the page was set up
-  uint8_t free_is_zero;  // every block in `free` is zero (fresh OS memory)
+  uint32_t slice_count; // slices in the span, valid at the first slice; 0 elsewhere
+  uint32_t
+      slice_offset;     // distance in bytes back to the span's first slice (a multiple of sizeof(mi_slice_t))
+  uint8_t is_committed; // memory of this span is accessible
+  uint8_t is_zero_init; // all blocks were zero when the page was set up
+  uint8_t free_is_zero; // every block in `free` is zero (fresh OS memory)
   uint8_t retire_expire; // > 0: the page is empty and will be freed when this counts down
   // `in_full` and `has_aligned` together: the free fast path of the owner
   // checks both with one load. They are separate bytes because other threads
@@ -122,22 +123,22 @@ typedef struct mi_page_s {
                            // if its block needed it (the block hand-off orders the write)
     } x;
   } flags;
-  uint8_t heap_tag;        // tag of the heap the page was made for (for visiting)
+  uint8_t heap_tag; // tag of the heap the page was made for (for visiting)
   uint8_t reserved_pad;
 
   // Blocks (owner only, except `xthread_free` and `xheap`).
-  uint32_t capacity;       // blocks made available so far (lazily extended); <= reserved
-  uint32_t reserved;       // blocks that fit in the page
-  uint32_t used;           // blocks handed out, including those waiting in thread_free
+  uint32_t capacity; // blocks made available so far (lazily extended); <= reserved
+  uint32_t reserved; // blocks that fit in the page
+  uint32_t used;     // blocks handed out, including those waiting in thread_free
   uint32_t page_kind_pad;
-  size_t block_size;       // 0 for a free span
-  uint8_t* page_start;     // address of the first block
-  mi_block_t* free;        // allocation pops here
-  mi_block_t* local_free;  // frees by the owning thread
-  uintptr_t xthread_free;  // atomic: list of blocks freed by other threads | mi_delayed_t
-  uintptr_t xheap;         // atomic: owning heap; 0 while the page is abandoned
+  size_t block_size;      // 0 for a free span
+  uint8_t* page_start;    // address of the first block
+  mi_block_t* free;       // allocation pops here
+  mi_block_t* local_free; // frees by the owning thread
+  uintptr_t xthread_free; // atomic: list of blocks freed by other threads | mi_delayed_t
+  uintptr_t xheap;        // atomic: owning heap; 0 while the page is abandoned
 
-  struct mi_page_s* next;  // page queue (or span queue, for free spans)
+  struct mi_page_s* next; // page queue (or span queue, for free spans)
   struct mi_page_s* prev;
 } mi_page_t;
 
@@ -178,11 +179,11 @@ typedef struct mi_lock_s {
 // A sub-process: threads of one sub-process only ever reclaim segments
 // abandoned by threads of the same sub-process. It owns an abandoned set.
 typedef struct mi_subproc_s {
-  mi_lock_t abandoned_lock;                 // guards the list below
-  struct mi_segment_s* abandoned_first;     // guarded by abandoned_lock
-  struct mi_segment_s* abandoned_last;      // guarded by abandoned_lock
-  size_t abandoned_count;                   // atomic; written under the lock, read as a hint without it
-  struct mi_subproc_s* next;                // all sub-processes (for fork), guarded by the registry lock
+  mi_lock_t abandoned_lock;             // guards the list below
+  struct mi_segment_s* abandoned_first; // guarded by abandoned_lock
+  struct mi_segment_s* abandoned_last;  // guarded by abandoned_lock
+  size_t abandoned_count;               // atomic; written under the lock, read as a hint without it
+  struct mi_subproc_s* next;            // all sub-processes (for fork), guarded by the registry lock
 } mi_subproc_t;
 
 // A segment is aligned to MI_SEGMENT_ALIGN so `ptr & ~MI_SEGMENT_MASK` finds it.
@@ -195,35 +196,35 @@ typedef struct mi_subproc_s {
 // `thread_id`, or the single winner of the claim that moved it from 0 to its id.
 typedef struct mi_segment_s {
   // OS memory (immutable after creation).
-  void* mem_base;        // start of the OS mapping (may precede the segment for huge alignment)
-  size_t mem_size;       // size of the OS mapping
-  size_t segment_size;   // bytes from the segment start that belong to it
+  void* mem_base;      // start of the OS mapping (may precede the segment for huge alignment)
+  size_t mem_size;     // size of the OS mapping
+  size_t segment_size; // bytes from the segment start that belong to it
   mi_segment_kind_t kind;
   mi_arena_id_t arena_id; // the arena the memory came from, or 0 for direct OS memory
-  uintptr_t cookie;      // segment address ^ process cookie, checked on free in debug builds
+  uintptr_t cookie;       // segment address ^ process cookie, checked on free in debug builds
 
   // Abandoned-set linkage (guarded by the abandoned set's lock).
-  mi_subproc_t* subproc;  // the sub-process whose abandoned set this segment goes to
+  mi_subproc_t* subproc; // the sub-process whose abandoned set this segment goes to
   struct mi_segment_s* abandoned_next;
   struct mi_segment_s* abandoned_prev;
   bool in_abandoned_set;
 
   // Owner only.
-  size_t used;             // pages in use (not free spans)
-  size_t abandoned;        // pages in use that belong to no heap; == used while abandoned
-  size_t abandoned_visits; // times a reclaim scan looked at this segment and gave it back
-  size_t segment_slices;   // slices covered (MI_SLICES_PER_SEGMENT for normal segments)
+  size_t used;                // pages in use (not free spans)
+  size_t abandoned;           // pages in use that belong to no heap; == used while abandoned
+  size_t abandoned_visits;    // times a reclaim scan looked at this segment and gave it back
+  size_t segment_slices;      // slices covered (MI_SLICES_PER_SEGMENT for normal segments)
   size_t segment_info_slices; // slices taken by this header
-  size_t slice_entries;    // entries of `slices` in use
-  bool reclaim_scan;       // set while a claimant inspects the segment (for test counters)
-  bool was_reclaimed;      // the owner took it from the abandoned set (counted in reclaim_count)
-  bool is_zero_init;       // the OS memory was fresh (zeroed)
+  size_t slice_entries;       // entries of `slices` in use
+  bool reclaim_scan;          // set while a claimant inspects the segment (for test counters)
+  bool was_reclaimed;         // the owner took it from the abandoned set (counted in reclaim_count)
+  bool is_zero_init;          // the OS memory was fresh (zeroed)
 
   // Purging of free spans (owner only).
-  mi_msecs_t purge_expire; // when pending purges become due; 0 if none
+  mi_msecs_t purge_expire;                         // when pending purges become due; 0 if none
   uint64_t purge_mask[MI_SLICES_PER_SEGMENT / 64]; // free slices whose memory may be returned
   uint64_t dirty_mask[MI_SLICES_PER_SEGMENT / 64]; // slices written since mapped or last purged
-  struct mi_segment_s* purge_next; // in the owner's list of segments with pending purges
+  struct mi_segment_s* purge_next;                 // in the owner's list of segments with pending purges
   struct mi_segment_s* purge_prev;
   bool in_purge_list;
 
@@ -231,7 +232,7 @@ typedef struct mi_segment_s {
   uintptr_t thread_id;
 
 #if MI_TESTING
-  long claim_holders;      // atomic: threads currently holding a claim (test builds; must be <= 1)
+  long claim_holders; // atomic: threads currently holding a claim (test builds; must be <= 1)
 #endif
 
   mi_slice_t slices[MI_SLICES_PER_SEGMENT + 1]; // +1 sentinel for coalescing at the end
@@ -250,12 +251,12 @@ struct mi_heap_s {
   uintptr_t thread_ident;          // the owning thread's id (see _mi_thread_id)
   mi_arena_id_t arena_id;
   uintptr_t cookie;
-  uintptr_t random;                // per-heap random state
-  size_t page_count;               // pages in the queues
-  size_t page_retired_min;         // lowest bin with a retired page
-  size_t page_retired_max;         // highest bin with a retired page
-  struct mi_heap_s* next;          // the thread's heaps
-  bool no_reclaim;                 // this heap does not reclaim abandoned segments
+  uintptr_t random;        // per-heap random state
+  size_t page_count;       // pages in the queues
+  size_t page_retired_min; // lowest bin with a retired page
+  size_t page_retired_max; // highest bin with a retired page
+  struct mi_heap_s* next;  // the thread's heaps
+  bool no_reclaim;         // this heap does not reclaim abandoned segments
   uint8_t tag;
   mi_page_t* pages_free_direct[MI_PAGES_DIRECT]; // by word size: a page with free blocks, or the empty page
   mi_page_queue_t pages[MI_BIN_COUNT];           // by bin; MI_BIN_FULL holds full pages
@@ -264,14 +265,14 @@ struct mi_heap_s {
 // Segment bookkeeping of one thread.
 typedef struct mi_segments_tld_s {
   mi_span_queue_t spans[MI_SEGMENT_BIN_MAX + 1]; // free spans of owned segments, by size
-  size_t count;                // segments owned
+  size_t count;                                  // segments owned
   size_t peak_count;
   size_t current_size;
-  size_t reclaim_count;        // owned segments that came from the abandoned set
-  mi_segment_t* purge_first;   // owned segments with pending purges
+  size_t reclaim_count;      // owned segments that came from the abandoned set
+  mi_segment_t* purge_first; // owned segments with pending purges
   mi_segment_t* purge_last;
-  size_t generic_count;        // calls of the generic allocation path (to pace periodic work)
-  mi_subproc_t* subproc;       // the thread's sub-process
+  size_t generic_count;  // calls of the generic allocation path (to pace periodic work)
+  mi_subproc_t* subproc; // the thread's sub-process
   mi_stats_t* stats;
 } mi_segments_tld_t;
 

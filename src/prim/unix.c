@@ -40,7 +40,8 @@ int _mi_prim_mmap(void* hint, size_t size, bool allow_large, void** addr) {
     return errno;
   }
 #if defined(MADV_HUGEPAGE)
-  if (allow_large) madvise(p, size, MADV_HUGEPAGE);
+  if (allow_large)
+    madvise(p, size, MADV_HUGEPAGE);
 #else
   (void)allow_large;
 #endif
@@ -57,7 +58,8 @@ int _mi_prim_mmap_huge_pages(void* hint, size_t size, void** addr) {
   // would raise SIGBUS when the pool is empty.
   int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (30 << MAP_HUGE_SHIFT); // 2^30: 1 GiB pages
   void* p = mmap(hint, size, PROT_READ | PROT_WRITE, flags, -1, 0);
-  if (p == MAP_FAILED) return errno;
+  if (p == MAP_FAILED)
+    return errno;
   *addr = p;
   return 0;
 #else
@@ -84,18 +86,23 @@ static int64_t mi_timeval_msecs(const struct timeval* tv) {
 
 static size_t mi_proc_status_kib(const char* key) {
   int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0)
+    return 0;
   char buf[4096];
   ssize_t n = read(fd, buf, sizeof(buf) - 1);
   close(fd);
-  if (n <= 0) return 0;
+  if (n <= 0)
+    return 0;
   buf[n] = 0;
   const char* s = strstr(buf, key);
-  if (s == NULL) return 0;
+  if (s == NULL)
+    return 0;
   s += strlen(key);
-  while (*s == ' ' || *s == '\t' || *s == ':') s++;
+  while (*s == ' ' || *s == '\t' || *s == ':')
+    s++;
   size_t value = 0;
-  while (*s >= '0' && *s <= '9') value = value * 10 + (size_t)(*s++ - '0');
+  while (*s >= '0' && *s <= '9')
+    value = value * 10 + (size_t)(*s++ - '0');
   return value;
 }
 
@@ -107,7 +114,8 @@ void _mi_prim_process_info(mi_process_info_t* info) {
   info->page_faults = (size_t)usage.ru_majflt;
   info->peak_rss = (size_t)usage.ru_maxrss * 1024;
   info->current_rss = mi_proc_status_kib("VmRSS") * 1024;
-  if (info->current_rss == 0) info->current_rss = info->peak_rss;
+  if (info->current_rss == 0)
+    info->current_rss = info->peak_rss;
   info->current_commit = info->current_rss;
   info->peak_commit = info->peak_rss;
 }
@@ -117,7 +125,8 @@ void _mi_prim_out_stderr(const char* msg) {
   while (len > 0) {
     ssize_t n = write(STDERR_FILENO, msg, len);
     if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EINTR)
+        continue;
       return;
     }
     msg += n;
@@ -128,13 +137,15 @@ void _mi_prim_out_stderr(const char* msg) {
 // Read the environment without allocating. `environ` may be unset very early.
 extern char** environ;
 bool _mi_prim_getenv(const char* name, char* result, size_t result_size) {
-  if (name == NULL || result == NULL || result_size == 0 || environ == NULL) return false;
+  if (name == NULL || result == NULL || result_size == 0 || environ == NULL)
+    return false;
   size_t len = strlen(name);
   for (char** env = environ; *env != NULL; env++) {
     const char* entry = *env;
     if (strncmp(entry, name, len) == 0 && entry[len] == '=') {
       size_t vlen = strlen(entry + len + 1);
-      if (vlen >= result_size) vlen = result_size - 1;
+      if (vlen >= result_size)
+        vlen = result_size - 1;
       memcpy(result, entry + len + 1, vlen);
       result[vlen] = 0;
       return true;
@@ -156,7 +167,8 @@ void _mi_prim_yield(void) { sched_yield(); }
 uint64_t _mi_prim_random_seed(void) {
   uint64_t seed = 0;
 #if defined(__linux__)
-  if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) return seed;
+  if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
+    return seed;
 #endif
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -171,8 +183,10 @@ void _mi_prim_lock(mi_lock_t* lock) {
         mi_atomic_exchange_acquire(&lock->state, 1) == 0) { // pairs with the release in _mi_prim_unlock
       return;
     }
-    if (spins < 64) mi_atomic_spin_pause();
-    else sched_yield();
+    if (spins < 64)
+      mi_atomic_spin_pause();
+    else
+      sched_yield();
   }
 }
 
@@ -185,11 +199,13 @@ static pthread_key_t mi_heap_key;
 static bool mi_heap_key_valid = false;
 
 void _mi_prim_thread_init_auto_done(void (*done)(void*)) {
-  if (!mi_heap_key_valid) mi_heap_key_valid = (pthread_key_create(&mi_heap_key, done) == 0);
+  if (!mi_heap_key_valid)
+    mi_heap_key_valid = (pthread_key_create(&mi_heap_key, done) == 0);
 }
 
 void _mi_prim_thread_associate_default_heap(void* heap) {
-  if (mi_heap_key_valid) pthread_setspecific(mi_heap_key, heap);
+  if (mi_heap_key_valid)
+    pthread_setspecific(mi_heap_key, heap);
 }
 
 void _mi_prim_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
