@@ -122,6 +122,9 @@ static void* mi_heap_realloc_zero_aligned_at(mi_heap_t* heap, void* p, size_t ne
     return _mi_heap_realloc_zero(heap, p, newsize, zero);
   if (p == NULL)
     return mi_heap_malloc_zero_aligned_at(heap, newsize, alignment, offset, zero);
+  if (mi_unlikely(!_mi_segment_map_contains(_mi_ptr_segment(p)))) {
+    return _mi_heap_realloc_zero(heap, p, newsize, zero); // reports the foreign pointer, fails with EINVAL
+  }
   size_t size = mi_usable_size(p);
   if (newsize <= size && newsize >= (size - (size / 2)) && (((uintptr_t)p + offset) % alignment) == 0) {
     return p; // still fits, still aligned, not too wasteful

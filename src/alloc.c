@@ -131,6 +131,12 @@ void* mi_expand(void* p, size_t newsize) mi_attr_noexcept {
 void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero) {
   if (p == NULL)
     return _mi_heap_malloc_zero(heap, newsize, zero);
+  if (mi_unlikely(!_mi_segment_map_contains(_mi_ptr_segment(p)))) {
+    // Not ours: its size is unknown, so moving it could lose data. Leave it be.
+    _mi_usable_size(p, "mi_realloc"); // reports the pointer
+    errno = EINVAL;
+    return NULL;
+  }
   size_t size = _mi_usable_size(p, "mi_realloc");
   // Keep the block if the new size fits and wastes at most half of it.
   if (mi_unlikely(newsize <= size && newsize >= (size / 2) && newsize > 0))

@@ -11,6 +11,7 @@ A failed mi_realloc / mi_reallocn leaves the original block valid and
 unchanged. After all failures the allocator still works normally.
 -----------------------------------------------------------------------------*/
 #include <errno.h>
+#include <string.h>
 #include <mimalloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,6 +86,20 @@ int main(void) {
       CHECK(mi_test_pattern_ok(p, 0, n, n));
     }
     mi_free(p);
+  }
+
+  // Reallocating memory this allocator did not hand out fails with EINVAL and
+  // leaves that memory alone (its size is unknown, so moving it could lose data).
+  {
+    static char foreign[64] = "foreign memory stays as it is";
+    errno = 0;
+    void* r = mi_realloc(foreign, 4096);
+    const int err = errno;
+    CHECKF(r == NULL, "mi_realloc(foreign) returned %p, expected NULL", r);
+    CHECKF(err == EINVAL, "mi_realloc(foreign) set errno=%d, expected EINVAL", err);
+    CHECK(strcmp(foreign, "foreign memory stays as it is") == 0);
+    mi_free(foreign); // detected and ignored
+    CHECK(strcmp(foreign, "foreign memory stays as it is") == 0);
   }
   return mi_test_summary("test-api-errors");
 }
