@@ -596,6 +596,7 @@ template<class T> struct mi_stl_allocator : public mi_stl_allocator_common<T> {
   using is_always_equal = std::true_type;
   mi_stl_allocator() mi_attr_noexcept = default;
   mi_stl_allocator(const mi_stl_allocator&) mi_attr_noexcept = default;
+  mi_stl_allocator& operator=(const mi_stl_allocator&) mi_attr_noexcept = default;
 #else
   mi_stl_allocator() mi_attr_noexcept { }
   mi_stl_allocator(const mi_stl_allocator&) mi_attr_noexcept { }

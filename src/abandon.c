@@ -260,7 +260,7 @@ static void mi_segment_adopt(mi_segment_t* segment, mi_heap_t* heap, mi_segments
     if (slice->block_size != 0) {
       segment->abandoned--;
       mi_stat_decrease(tld->stats->pages_abandoned, 1);
-      _mi_page_reclaim(heap, slice);
+      _mi_page_reclaim(_mi_heap_for_reclaim(heap, slice->heap_tag), slice);
     }
     if (mi_segment_is_huge(segment))
       break;

@@ -135,6 +135,18 @@ mi_heap_t* mi_heap_new_in_arena(mi_arena_id_t arena_id) { return mi_heap_new_ex(
 
 mi_heap_t* mi_heap_new(void) { return mi_heap_new_ex(0, true, 0); }
 
+// The heap of the thread that should adopt a reclaimed page: one with the
+// page's tag that may take in others' blocks, else `heap` itself.
+mi_heap_t* _mi_heap_for_reclaim(mi_heap_t* heap, uint8_t tag) {
+  if (heap->tag == tag && !heap->no_reclaim)
+    return heap;
+  for (mi_heap_t* h = heap->tld->heaps; h != NULL; h = h->next) {
+    if (h->tag == tag && !h->no_reclaim)
+      return h;
+  }
+  return heap;
+}
+
 static void mi_heap_unlink(mi_heap_t* heap) {
   mi_tld_t* tld = heap->tld;
   mi_heap_t* prev = NULL;
@@ -284,8 +296,7 @@ void _mi_heap_area_init(mi_heap_area_t* area, mi_page_t* page) {
   area->used = page->used;
   area->block_size = bsize;
   area->full_block_size = bsize;
-  mi_heap_t* heap = mi_page_heap(page);
-  area->heap_tag = (heap != NULL ? heap->tag : 0);
+  area->heap_tag = page->heap_tag;
 }
 
 // Visit the live blocks of a page: mark the free ones in a bitmap first.

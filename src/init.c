@@ -32,6 +32,8 @@ mi_decl_hidden bool _mi_process_is_initialized;
 static uintptr_t mi_main_thread_id;
 static mi_msecs_t mi_process_start;
 
+mi_msecs_t _mi_process_elapsed(void) { return (mi_process_start == 0 ? 0 : _mi_clock_now() - mi_process_start); }
+
 bool _mi_is_main_thread(void) { return (mi_main_thread_id == 0 || mi_main_thread_id == _mi_thread_id()); }
 
 mi_heap_t* _mi_heap_main_get(void) {
@@ -209,6 +211,7 @@ void mi_process_init(void) mi_attr_noexcept {
   mi_process_start = _mi_clock_now();
   _mi_process_cookie = (uintptr_t)_mi_prim_random_seed() | 1;
   _mi_options_init(); // prints the version and the options when verbose
+  _mi_arenas_init();  // reservations the options ask for
   _mi_prim_thread_init_auto_done(&mi_thread_done_key);
   _mi_prim_at_fork(&mi_fork_prepare, &mi_fork_after, &mi_fork_after);
   _mi_thread_ensure_initialized();

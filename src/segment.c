@@ -335,19 +335,18 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   size_t mapped = 0;
   mi_arena_id_t arena_id = 0;
   bool is_zero = true;
-  mi_segment_t* segment = NULL;
-  bool plain = (req_arena_id == 0 && align_offset == 0 && alignment == MI_SEGMENT_ALIGN);
-  if (plain)
-    segment = (mi_segment_t*)_mi_segment_cache_pop(segment_size, &mapped, &is_zero, tld->stats);
+  // Reserved arenas first, then the cache of freed segments, then the OS.
+  mi_segment_t* segment = (mi_segment_t*)_mi_arena_alloc_aligned(segment_size, alignment, align_offset,
+                                                                 req_arena_id, &arena_id, &is_zero, tld->stats);
   if (segment != NULL) {
     base = segment;
-  } else {
-    segment = (mi_segment_t*)_mi_arena_alloc_aligned(segment_size, alignment, align_offset, req_arena_id,
-                                                     &arena_id, &is_zero, tld->stats);
-    if (segment != NULL) {
+    mapped = segment_size;
+  } else if (req_arena_id == 0) {
+    if (align_offset == 0 && alignment == MI_SEGMENT_ALIGN) {
+      segment = (mi_segment_t*)_mi_segment_cache_pop(segment_size, &mapped, &is_zero, tld->stats);
       base = segment;
-      mapped = segment_size;
-    } else if (req_arena_id == 0 && !mi_option_is_enabled(mi_option_disallow_os_alloc)) {
+    }
+    if (segment == NULL && !mi_option_is_enabled(mi_option_disallow_os_alloc)) {
       segment = (mi_segment_t*)_mi_os_alloc_aligned(segment_size, alignment, align_offset, &base, &mapped,
                                                     tld->stats);
       is_zero = true;

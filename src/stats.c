@@ -292,11 +292,8 @@ void mi_process_info(size_t* elapsed_msecs, size_t* user_msecs, size_t* system_m
   mi_process_info_t info;
   memset(&info, 0, sizeof(info));
   _mi_prim_process_info(&info);
-  static mi_msecs_t start;
-  if (start == 0)
-    start = _mi_clock_now();
   if (elapsed_msecs != NULL)
-    *elapsed_msecs = (size_t)(_mi_clock_now() - start);
+    *elapsed_msecs = (size_t)_mi_process_elapsed();
   if (user_msecs != NULL)
     *user_msecs = (size_t)info.utime_msecs;
   if (system_msecs != NULL)

@@ -65,6 +65,7 @@ void _mi_thread_ensure_initialized(void);
 bool _mi_is_main_thread(void);
 void _mi_heap_set_default_direct(mi_heap_t* heap);
 bool _mi_preloading(void);
+mi_msecs_t _mi_process_elapsed(void);
 
 // os.c
 size_t _mi_os_page_size(void);
@@ -149,6 +150,7 @@ void _mi_deferred_free(mi_heap_t* heap, bool force);
 // heap.c
 void _mi_heap_init(mi_heap_t* heap, mi_tld_t* tld, mi_arena_id_t arena_id, bool no_reclaim, uint8_t tag);
 void _mi_heap_collect_abandon(mi_heap_t* heap);
+mi_heap_t* _mi_heap_for_reclaim(mi_heap_t* heap, uint8_t tag);
 void _mi_heap_destroy_pages(mi_heap_t* heap);
 bool _mi_heap_area_visit_blocks(const mi_heap_area_t* area, mi_page_t* page, mi_block_visit_fun* visitor,
                                 void* arg);

@@ -116,6 +116,8 @@ void _mi_prim_process_info(mi_process_info_t* info) {
   info->current_rss = mi_proc_status_kib("VmRSS") * 1024;
   if (info->current_rss == 0)
     info->current_rss = info->peak_rss;
+  if (info->peak_rss < info->current_rss)
+    info->peak_rss = info->current_rss; // the kernel updates the peak lazily
   info->current_commit = info->current_rss;
   info->peak_commit = info->peak_rss;
 }
