@@ -25,6 +25,10 @@ is built with -fvisibility=hidden. Each definition is a one-line forward to the
 `mi_` function; with optimization it compiles to a single jump (through the
 PLT in the shared library, unless it is linked with -Bsymbolic-functions).
 -----------------------------------------------------------------------------*/
+// `malloc`, `free`, `__libc_malloc` and `__libc_free` are the hottest entry
+// points: they are defined as aliases of `mi_malloc` and `mi_free` next to
+// those functions (alloc.c, free.c), which saves a jump on every call.
+
 #if !defined(MI_TESTING) && defined(MI_MALLOC_OVERRIDE)
 
 #include "mimalloc.h"
@@ -79,10 +83,8 @@ int __posix_memalign(void** p, size_t alignment, size_t size);
 The C allocation interface
 -----------------------------------------------------------------------------*/
 
-mi_override_export void* malloc(size_t size) { return mi_malloc(size); }
 mi_override_export void* calloc(size_t count, size_t size) { return mi_calloc(count, size); }
 mi_override_export void* realloc(void* p, size_t newsize) { return mi_realloc(p, newsize); }
-mi_override_export void free(void* p) { mi_free(p); }
 mi_override_export void* aligned_alloc(size_t alignment, size_t size) {
   return mi_aligned_alloc(alignment, size);
 }
@@ -111,10 +113,8 @@ __attribute__((weak)) mi_override_export int reallocarr(void* p, size_t count, s
 }
 
 #if defined(__GLIBC__) || defined(__linux__)
-mi_override_export void* __libc_malloc(size_t size) { return mi_malloc(size); }
 mi_override_export void* __libc_calloc(size_t count, size_t size) { return mi_calloc(count, size); }
 mi_override_export void* __libc_realloc(void* p, size_t newsize) { return mi_realloc(p, newsize); }
-mi_override_export void __libc_free(void* p) { mi_free(p); }
 mi_override_export void __libc_cfree(void* p) { mi_free(p); }
 mi_override_export void* __libc_memalign(size_t alignment, size_t size) {
   return mi_memalign(alignment, size);

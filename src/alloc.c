@@ -262,3 +262,8 @@ mi_decl_restrict char* mi_heap_realpath(mi_heap_t* heap, const char* fname,
 mi_decl_restrict char* mi_realpath(const char* fname, char* resolved_name) mi_attr_noexcept {
   return mi_heap_realpath(mi_prim_get_default_heap(), fname, resolved_name);
 }
+
+#if MI_OVERRIDE_ALIASES
+void* malloc(size_t size) mi_attr_malloc mi_attr_alloc_size(1) mi_decl_alias_of(mi_malloc);
+void* __libc_malloc(size_t size) mi_attr_malloc mi_attr_alloc_size(1) mi_decl_alias_of(mi_malloc);
+#endif

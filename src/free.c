@@ -294,3 +294,8 @@ void mi_free_aligned(void* p, size_t alignment) mi_attr_noexcept {
   (void)alignment;
   mi_free(p);
 }
+
+#if MI_OVERRIDE_ALIASES
+void free(void* p) mi_decl_alias_of(mi_free);
+void __libc_free(void* p) mi_decl_alias_of(mi_free);
+#endif

@@ -129,9 +129,13 @@ static void mi_page_free_list_extend(mi_page_t* page, size_t extend) {
   page->capacity += (uint32_t)extend;
 }
 
-static void mi_page_extend_free(mi_heap_t* heap, mi_page_t* page) {
-  if (page->free != NULL || page->capacity >= page->reserved)
+// Make more of the page's blocks available. Normally only when the free list
+// is empty; `grow` also extends a page that the generic path keeps coming
+// back to, so pages in steady use get a longer free list over time.
+static void mi_page_extend_free(mi_heap_t* heap, mi_page_t* page, bool grow) {
+  if ((page->free != NULL && !grow) || page->capacity >= page->reserved)
     return;
+  bool was_empty = (page->free == NULL);
   size_t bsize = page->block_size;
   size_t extend = page->reserved - page->capacity;
   size_t max_extend = (bsize >= MI_MAX_EXTEND_SIZE ? MI_MIN_EXTEND : MI_MAX_EXTEND_SIZE / bsize);
@@ -140,7 +144,7 @@ static void mi_page_extend_free(mi_heap_t* heap, mi_page_t* page) {
   if (extend > max_extend)
     extend = max_extend;
   mi_page_free_list_extend(page, extend);
-  page->free_is_zero = page->is_zero_init;
+  page->free_is_zero = (was_empty && page->is_zero_init);
   mi_stat_counter_increase(heap->tld->stats.pages_extended, 1);
 }
 
@@ -164,7 +168,7 @@ void _mi_page_init(mi_heap_t* heap, mi_page_t* page, size_t block_size) {
   mi_stat_increase(heap->tld->stats.pages, 1);
   if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
     mi_stat_increase(heap->tld->stats.page_bins[_mi_bin(block_size)], 1);
-  mi_page_extend_free(heap, page);
+  mi_page_extend_free(heap, page, false);
 }
 
 // ---------------------------------------------------------------------------
@@ -297,7 +301,7 @@ static mi_page_t* mi_page_queue_find_free(mi_heap_t* heap, mi_page_queue_t* queu
     _mi_page_free_collect(page, false);
     if (mi_page_immediate_available(page))
       break;
-    mi_page_extend_free(heap, page);
+    mi_page_extend_free(heap, page, false);
     if (mi_page_immediate_available(page))
       break;
     mi_page_to_full(page, queue);
@@ -326,6 +330,7 @@ static mi_page_t* mi_find_free_page(mi_heap_t* heap, size_t size) {
       // retirement: its next "empty" moment then costs the free path nothing.
       if (page->retire_expire != 0)
         mi_page_retire_refresh(page);
+      mi_page_extend_free(heap, page, true);
       return page;
     }
   }

@@ -210,6 +210,8 @@ static void mi_segment_span_free(mi_segment_t* segment, size_t index, size_t cou
   slice->slice_count = (uint32_t)count;
   slice->slice_offset = 0;
   slice->block_size = 0;
+  segment->page_map[index] = slice; // a (debug-checked) free of a pointer here finds a free span
+  segment->page_map[index + count - 1] = slice;
   if (count > 1) {
     mi_slice_t* last = &segment->slices[index + count - 1];
     last->slice_count = 0;
@@ -264,13 +266,14 @@ static mi_page_t* mi_segment_span_allocate(mi_segment_t* segment, size_t index, 
   slice->slice_count = (uint32_t)count;
   slice->slice_offset = 0;
   slice->block_size = 1; // in use; the page sets the real size
-  // Every slice points back to the page so any interior pointer finds it.
-  for (size_t i = 1; i < count; i++) {
-    mi_slice_t* interior = slice + i;
-    interior->slice_count = 0;
-    interior->slice_offset = (uint32_t)(i * sizeof(mi_slice_t));
-    interior->block_size = 1;
+  if (count > 1) {
+    mi_slice_t* last = slice + count - 1; // for coalescing with the next span
+    last->slice_count = 0;
+    last->slice_offset = (uint32_t)((count - 1) * sizeof(mi_slice_t));
+    last->block_size = 1;
   }
+  // Every slice maps to the page so any interior pointer finds it.
+  for (size_t i = 0; i < count; i++) segment->page_map[index + i] = slice;
   mi_page_t* page = slice;
   page->page_start = mi_slice_start(slice);
   page->is_committed = 1;
@@ -306,6 +309,8 @@ static mi_page_t* mi_segments_span_find(size_t count, mi_arena_id_t req_arena_id
 // ---------------------------------------------------------------------------
 // Segment allocation and freeing
 // ---------------------------------------------------------------------------
+_Static_assert(sizeof(mi_segment_t) <= MI_SEGMENT_SLICE_SIZE, "the segment header fits in one slice");
+
 static size_t mi_segment_info_size(void) { return _mi_align_up(sizeof(mi_segment_t), MI_SEGMENT_SLICE_SIZE); }
 
 // A new segment owned by the calling thread. `huge_size` 0 makes a normal
@@ -373,9 +378,10 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   // The header span: never free, never purged.
   segment->slices[0].slice_count = (uint32_t)info_slices;
   segment->slices[0].block_size = 1;
-  for (size_t i = 1; i < info_slices; i++) {
+  for (size_t i = 0; i < info_slices; i++) {
     segment->slices[i].slice_offset = (uint32_t)(i * sizeof(mi_slice_t));
     segment->slices[i].block_size = 1;
+    segment->page_map[i] = &segment->slices[0];
   }
   mi_bits_set(segment->dirty_mask, 0, info_slices, true);
   mi_segment_owner_init(segment, _mi_thread_id());
@@ -385,11 +391,8 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
     // segment size past the segment start (see _mi_ptr_segment), so every
     // entry up to the last one points back to the page.
     segment->slice_entries = info_slices + 1;
-    for (size_t i = info_slices + 1; i <= MI_SLICES_PER_SEGMENT; i++) {
-      segment->slices[i].slice_offset = (uint32_t)((i - info_slices) * sizeof(mi_slice_t));
-      segment->slices[i].block_size = 1;
-    }
     mi_slice_t* page = &segment->slices[info_slices];
+    for (size_t i = info_slices; i <= MI_SLICES_PER_SEGMENT; i++) segment->page_map[i] = page;
     page->slice_count = 1;
     page->slice_offset = 0;
     page->block_size = 1;

@@ -19,6 +19,15 @@ it ends by poisoning the segment owner field (see ownership.h).
 #define mi_decl_hidden __attribute__((visibility("hidden")))
 #define mi_decl_cold __attribute__((cold))
 
+// Overriding the standard names (see alloc-override.c): the hottest ones are
+// aliases defined next to their implementation.
+#if !MI_TESTING && defined(MI_MALLOC_OVERRIDE) && defined(__ELF__)
+#define MI_OVERRIDE_ALIASES 1
+#define mi_decl_alias_of(fun) __attribute__((alias(#fun), visibility("default"), used))
+#else
+#define MI_OVERRIDE_ALIASES 0
+#endif
+
 // ---------------------------------------------------------------------------
 // Assertions (MI_DEBUG 1: cheap checks, 2: internal invariants, 3: full heap checks)
 // ---------------------------------------------------------------------------
@@ -90,10 +99,9 @@ void _mi_segment_cache_collect(bool force, mi_stats_t* stats);
 void _mi_segment_cache_lock_for_fork(void);
 void _mi_segment_cache_unlock_after_fork(void);
 
-// segment-map.c: one bit per MI_SEGMENT_SIZE unit of a 48-bit address space
+// segment-map.c: one byte per MI_SEGMENT_SIZE unit of a 48-bit address space
 #define MI_SEGMENT_MAP_UNITS ((size_t)1 << (48 - MI_SEGMENT_SHIFT))
-#define MI_SEGMENT_MAP_WORDS (MI_SEGMENT_MAP_UNITS / (8 * sizeof(uintptr_t)))
-extern mi_decl_hidden uintptr_t _mi_segment_map[MI_SEGMENT_MAP_WORDS];
+extern mi_decl_hidden uint8_t _mi_segment_map[MI_SEGMENT_MAP_UNITS];
 void _mi_segment_map_allocated(const mi_segment_t* segment);
 void _mi_segment_map_freed(const mi_segment_t* segment);
 
@@ -308,7 +316,7 @@ static inline mi_slice_t* mi_slice_first(const mi_slice_t* slice) {
 static inline mi_page_t* _mi_segment_page_of(const mi_segment_t* segment, const void* p) {
   size_t index = (size_t)((uint8_t*)p - (uint8_t*)segment) >> MI_SEGMENT_SLICE_SHIFT;
   mi_assert_internal(index <= MI_SLICES_PER_SEGMENT);
-  return mi_slice_first(&segment->slices[index]);
+  return segment->page_map[index];
 }
 
 // Is a segment of ours at this (segment-aligned) address? Relaxed: a pointer
@@ -318,8 +326,7 @@ static inline bool _mi_segment_map_contains(const void* segment) {
   uintptr_t unit = (uintptr_t)segment >> MI_SEGMENT_SHIFT;
   if (mi_unlikely(unit >= MI_SEGMENT_MAP_UNITS))
     return false;
-  uintptr_t word = mi_atomic_load_relaxed(&_mi_segment_map[unit / (8 * sizeof(uintptr_t))]);
-  return ((word >> (unit % (8 * sizeof(uintptr_t)))) & 1) != 0;
+  return (mi_atomic_load_relaxed(&_mi_segment_map[unit]) != 0);
 }
 
 static inline mi_page_t* _mi_ptr_page(const void* p) { return _mi_segment_page_of(_mi_ptr_segment(p), p); }

@@ -235,6 +235,9 @@ typedef struct mi_segment_s {
   long claim_holders; // atomic: threads currently holding a claim (test builds; must be <= 1)
 #endif
 
+  // The page of each slice, for the free path: valid for every slice of a page
+  // in use (in a huge segment, for every entry); stale for free spans.
+  mi_page_t* page_map[MI_SLICES_PER_SEGMENT + 1];
   mi_slice_t slices[MI_SLICES_PER_SEGMENT + 1]; // +1 sentinel for coalescing at the end
 } mi_segment_t;
 
