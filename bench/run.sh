@@ -118,6 +118,7 @@ done
 runs="$run_dir/runs.tsv"
 printf 'rep\tworkload\tallocator\tstatus\twall\tmaxrss_kb\tcpu\tsummary\n' >"$runs"
 load_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
+commit=$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
 failures=0
 started=$(date +%s)
 for rep in $(seq 1 "$reps"); do
@@ -170,7 +171,7 @@ for workload in "${workloads[@]}"; do sizes="$sizes $workload=${size_of[$workloa
 allocator_args=()
 for i in "${!labels[@]}"; do allocator_args+=(--allocator "${labels[$i]}=${paths[$i]:-(none: glibc malloc)}"); done
 python3 "$BENCH_ROOT/bench/report.py" --runs "$runs" --mode "$mode" --reps "$reps" --sizes "${sizes# }" \
-  --callgrind "$callgrind_tsv" --commit "$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" --load "$load_start / $(cut -d ' ' -f 1-3 /proc/loadavg)" --out "$out_dir/results-$mode" "${allocator_args[@]}" \
+  --callgrind "$callgrind_tsv" --commit "$commit" --load "$load_start / $(cut -d ' ' -f 1-3 /proc/loadavg)" --out "$out_dir/results-$mode" "${allocator_args[@]}" \
   || bench_die "writing the report failed"
 cp "$runs" "$out_dir/results-$mode.tsv"
 bench_log "wrote $out_dir/results-$mode.md (and .png, .tsv) in $(( $(date +%s) - started )) s"

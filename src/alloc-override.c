@@ -26,12 +26,13 @@ is built with -fvisibility=hidden. Each definition is a one-line forward to the
 PLT in the shared library, unless it is linked with -Bsymbolic-functions).
 -----------------------------------------------------------------------------*/
 // `malloc`, `free`, `__libc_malloc` and `__libc_free` are the hottest entry
-// points: they are defined as aliases of `mi_malloc` and `mi_free` next to
-// those functions (alloc.c, free.c), which saves a jump on every call.
+// points: normally they are aliases of `mi_malloc` and `mi_free` defined next
+// to those functions (alloc.c, free.c, see MI_OVERRIDE_ALIASES), which saves a
+// jump on every call; otherwise they are defined here.
 
 #if !defined(MI_TESTING) && defined(MI_MALLOC_OVERRIDE)
 
-#include "mimalloc.h"
+#include "mimalloc/internal.h" // MI_OVERRIDE_ALIASES
 
 #include <stddef.h>
 
@@ -83,6 +84,12 @@ int __posix_memalign(void** p, size_t alignment, size_t size);
 The C allocation interface
 -----------------------------------------------------------------------------*/
 
+#if !MI_OVERRIDE_ALIASES
+mi_override_export void* malloc(size_t size) { return mi_malloc(size); }
+mi_override_export void free(void* p) { mi_free(p); }
+mi_override_export void* __libc_malloc(size_t size) { return mi_malloc(size); }
+mi_override_export void __libc_free(void* p) { mi_free(p); }
+#endif
 mi_override_export void* calloc(size_t count, size_t size) { return mi_calloc(count, size); }
 mi_override_export void* realloc(void* p, size_t newsize) { return mi_realloc(p, newsize); }
 mi_override_export void* aligned_alloc(size_t alignment, size_t size) {

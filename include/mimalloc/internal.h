@@ -20,8 +20,10 @@ it ends by poisoning the segment owner field (see ownership.h).
 #define mi_decl_cold __attribute__((cold))
 
 // Overriding the standard names (see alloc-override.c): the hottest ones are
-// aliases defined next to their implementation.
-#if !MI_TESTING && defined(MI_MALLOC_OVERRIDE) && defined(__ELF__)
+// aliases defined next to their implementation. Not in sanitizer builds: the
+// sanitizer runtime defines malloc itself, and an alias in alloc.o would be
+// linked in (and win) whenever mi_malloc is used.
+#if !MI_TESTING && defined(MI_MALLOC_OVERRIDE) && defined(__ELF__) && !defined(MI_TSAN) && !defined(MI_ASAN)
 #define MI_OVERRIDE_ALIASES 1
 #define mi_decl_alias_of(fun) __attribute__((alias(#fun), visibility("default"), used))
 #else
