@@ -118,9 +118,13 @@ static bool mi_bits_any(const uint64_t* bits, size_t index, size_t count) {
 // ---------------------------------------------------------------------------
 // Purging free spans after a delay
 // ---------------------------------------------------------------------------
+// The list is kept in order of expiry: a (re)scheduled segment goes to the end.
 static void mi_purge_list_add(mi_segment_t* segment, mi_segments_tld_t* tld) {
-  if (segment->in_purge_list)
-    return;
+  if (segment->in_purge_list) {
+    if (tld->purge_last == segment)
+      return;
+    _mi_segment_purge_list_remove(segment, tld);
+  }
   segment->purge_next = NULL;
   segment->purge_prev = tld->purge_last;
   if (tld->purge_last != NULL)
@@ -178,8 +182,14 @@ static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_
   }
   // Purge once the segment has been quiet for a full delay: while spans keep
   // being freed (and reused), the memory stays and is not faulted in again.
-  segment->purge_expire = _mi_clock_now() + delay;
+  mi_msecs_t now = _mi_clock_now();
+  segment->purge_expire = now + delay;
   mi_purge_list_add(segment, tld);
+  // Meanwhile purge the segments that have been quiet long enough (the list is
+  // in expiry order), so a program that only frees still returns memory.
+  while (tld->purge_first != NULL && tld->purge_first != segment && tld->purge_first->purge_expire <= now) {
+    mi_segment_purge_now(tld->purge_first, tld);
+  }
 }
 
 // Purge the segments whose delay has passed (all of them if `force`).
@@ -188,12 +198,8 @@ void _mi_segments_collect(bool force, mi_segments_tld_t* tld) {
   if (tld->purge_first == NULL)
     return;
   mi_msecs_t now = (force ? 0 : _mi_clock_now());
-  mi_segment_t* segment = tld->purge_first;
-  while (segment != NULL) {
-    mi_segment_t* next = segment->purge_next;
-    if (force || segment->purge_expire <= now)
-      mi_segment_purge_now(segment, tld);
-    segment = next;
+  while (tld->purge_first != NULL && (force || tld->purge_first->purge_expire <= now)) {
+    mi_segment_purge_now(tld->purge_first, tld); // removes it from the list
   }
 }
 
