@@ -3,6 +3,7 @@
 #   release  (gcc, -O3, MI_DEBUG=0, -Werror)
 #   debug    (gcc, MI_DEBUG=2, -Werror)
 #   tsan     (clang, ThreadSanitizer, all tests except the 'override' label)
+# and, after the release workflow, a smoke run of the benchmark driver.
 # Stops at the first failure with a non-zero exit status and prints a summary.
 #
 # Usage: scripts/check.sh [--quick] [--fresh]
@@ -66,4 +67,13 @@ for preset in "${presets[@]}"; do
   counts=$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$log_dir/$preset.log" | tail -n 1 || true)
   summary+=("$preset: ok in $(( $(date +%s) - begin ))s${counts:+ -- $counts}")
   current=""
+  if [[ "$preset" == release ]]; then
+    # The benchmark driver, end to end at tiny sizes (never judged on timing).
+    current="bench-smoke"
+    echo "==> benchmark smoke run"
+    begin=$(date +%s)
+    bench/run.sh --smoke --lib build/release/libmimalloc.so.2 2>&1 | tee "$log_dir/bench-smoke.log"
+    summary+=("bench-smoke: ok in $(( $(date +%s) - begin ))s -- $(tail -n 1 "$log_dir/bench-smoke.log")")
+    current=""
+  fi
 done
