@@ -22,31 +22,32 @@ Reserving address space touches nothing, so an idle arena costs no RSS.
 #include <string.h>
 #include "mimalloc/internal.h"
 
-#define MI_ARENA_MAX          (64)
-#define MI_ARENA_BLOCK_SIZE   (MI_SEGMENT_SIZE)
-#define MI_HUGE_OS_PAGE_SIZE  (MI_GiB)
-#define MI_BITMAP_WORD_BITS   (64)
+#define MI_ARENA_MAX (64)
+#define MI_ARENA_BLOCK_SIZE (MI_SEGMENT_SIZE)
+#define MI_HUGE_OS_PAGE_SIZE (MI_GiB)
+#define MI_BITMAP_WORD_BITS (64)
 
 typedef struct mi_arena_s {
-  uint8_t* start;        // first block (MI_ARENA_BLOCK_SIZE aligned)
-  size_t block_count;    // blocks in the arena
-  size_t word_count;     // 64-bit words of each bitmap
-  mi_arena_id_t id;      // 1..MI_ARENA_MAX
-  int numa_node;         // as given by the program (not used for placement)
-  bool exclusive;        // only heaps created for this arena allocate here
-  bool is_owned;         // we reserved the memory (else the program provided it)
-  bool is_pinned;        // huge OS pages or large pages: never purged
-  bool purge_zeroes;     // a purged block reads back as zero (our own anonymous mapping)
-  uint64_t* in_use;      // atomic words: blocks handed out
-  uint64_t* dirty;       // atomic words: blocks that may hold nonzero bytes
+  uint8_t* start;     // first block (MI_ARENA_BLOCK_SIZE aligned)
+  size_t block_count; // blocks in the arena
+  size_t word_count;  // 64-bit words of each bitmap
+  mi_arena_id_t id;   // 1..MI_ARENA_MAX
+  int numa_node;      // as given by the program (not used for placement)
+  bool exclusive;     // only heaps created for this arena allocate here
+  bool is_owned;      // we reserved the memory (else the program provided it)
+  bool is_pinned;     // huge OS pages or large pages: never purged
+  bool purge_zeroes;  // a purged block reads back as zero (our own anonymous mapping)
+  uint64_t* in_use;   // atomic words: blocks handed out
+  uint64_t* dirty;    // atomic words: blocks that may hold nonzero bytes
 } mi_arena_t;
 
 // Published with a release store once the arena is fully set up.
 static mi_arena_t* mi_arenas[MI_ARENA_MAX]; // atomic pointers
-static size_t mi_arena_slots_used;           // atomic: slots handed out (<= MI_ARENA_MAX)
+static size_t mi_arena_slots_used;          // atomic: slots handed out (<= MI_ARENA_MAX)
 
 static mi_arena_t* mi_arena_from_id(mi_arena_id_t id) {
-  if (id <= 0 || id > MI_ARENA_MAX) return NULL;
+  if (id <= 0 || id > MI_ARENA_MAX)
+    return NULL;
   return mi_atomic_load_acquire(&mi_arenas[id - 1]); // pairs with the release store in mi_arena_register
 }
 
@@ -66,7 +67,8 @@ static size_t mi_arena_size(const mi_arena_t* arena) { return arena->block_count
 static uint64_t mi_bitmap_word_mask(size_t index, size_t count, size_t* taken) {
   size_t shift = index % MI_BITMAP_WORD_BITS;
   size_t n = MI_BITMAP_WORD_BITS - shift;
-  if (n > count) n = count;
+  if (n > count)
+    n = count;
   *taken = n;
   uint64_t ones = (n == MI_BITMAP_WORD_BITS ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1));
   return (ones << shift);
@@ -76,7 +78,8 @@ static bool mi_bitmap_is_all_clear(uint64_t* words, size_t index, size_t count) 
   while (count > 0) {
     size_t taken;
     uint64_t mask = mi_bitmap_word_mask(index, count, &taken);
-    if ((mi_atomic_load_relaxed(&words[index / MI_BITMAP_WORD_BITS]) & mask) != 0) return false;
+    if ((mi_atomic_load_relaxed(&words[index / MI_BITMAP_WORD_BITS]) & mask) != 0)
+      return false;
     index += taken;
     count -= taken;
   }
@@ -120,7 +123,8 @@ static bool mi_bitmap_try_claim(uint64_t* words, size_t index, size_t count) {
       }
     }
     if (!claimed) {
-      if (done > 0) mi_bitmap_release(words, index, done);
+      if (done > 0)
+        mi_bitmap_release(words, index, done);
       return false;
     }
     done += taken;
@@ -133,8 +137,10 @@ static void mi_bitmap_set_relaxed(uint64_t* words, size_t index, size_t count, b
   while (count > 0) {
     size_t taken;
     uint64_t mask = mi_bitmap_word_mask(index, count, &taken);
-    if (value) mi_atomic_or_relaxed(&words[index / MI_BITMAP_WORD_BITS], mask);
-    else mi_atomic_and_relaxed(&words[index / MI_BITMAP_WORD_BITS], ~mask);
+    if (value)
+      mi_atomic_or_relaxed(&words[index / MI_BITMAP_WORD_BITS], mask);
+    else
+      mi_atomic_and_relaxed(&words[index / MI_BITMAP_WORD_BITS], ~mask);
     index += taken;
     count -= taken;
   }
@@ -142,7 +148,8 @@ static void mi_bitmap_set_relaxed(uint64_t* words, size_t index, size_t count, b
 
 static size_t mi_bitmap_count(uint64_t* words, size_t word_count) {
   size_t n = 0;
-  for (size_t i = 0; i < word_count; i++) n += (size_t)__builtin_popcountll(mi_atomic_load_relaxed(&words[i]));
+  for (size_t i = 0; i < word_count; i++)
+    n += (size_t)__builtin_popcountll(mi_atomic_load_relaxed(&words[i]));
   return n;
 }
 
@@ -153,8 +160,10 @@ static size_t mi_bitmap_count(uint64_t* words, size_t word_count) {
 static bool mi_arena_register(mi_arena_t* arena) {
   size_t slot = mi_atomic_load_relaxed(&mi_arena_slots_used);
   do {
-    if (slot >= MI_ARENA_MAX) return false;
-  } while (!mi_atomic_cas_weak_acq_rel(&mi_arena_slots_used, &slot, slot + 1)); // orders nothing else; retry on contention
+    if (slot >= MI_ARENA_MAX)
+      return false;
+  } while (!mi_atomic_cas_weak_acq_rel(&mi_arena_slots_used, &slot,
+                                       slot + 1)); // orders nothing else; retry on contention
   arena->id = (mi_arena_id_t)(slot + 1);
   mi_atomic_store_release(&mi_arenas[slot], arena); // pairs with the acquire load in mi_arena_from_id
   return true;
@@ -162,8 +171,8 @@ static bool mi_arena_register(mi_arena_t* arena) {
 
 // Describe and register the blocks at `start` (block aligned). The descriptor
 // and its bitmaps live in a small OS mapping of their own.
-static mi_arena_t* mi_arena_add(uint8_t* start, size_t block_count, bool exclusive, bool is_owned, bool is_pinned,
-                                bool is_zero, int numa_node) {
+static mi_arena_t* mi_arena_add(uint8_t* start, size_t block_count, bool exclusive, bool is_owned,
+                                bool is_pinned, bool is_zero, int numa_node) {
   mi_assert_internal(((uintptr_t)start % MI_ARENA_BLOCK_SIZE) == 0);
   mi_assert_internal(block_count > 0);
   size_t word_count = _mi_divide_up(block_count, MI_BITMAP_WORD_BITS);
@@ -171,8 +180,9 @@ static mi_arena_t* mi_arena_add(uint8_t* start, size_t block_count, bool exclusi
   void* base = NULL;
   size_t mapped = 0;
   mi_arena_t* arena =
-    (mi_arena_t*)_mi_os_alloc_aligned(desc_size, _mi_os_page_size(), 0, &base, &mapped, &_mi_stats_main);
-  if (arena == NULL) return NULL;
+      (mi_arena_t*)_mi_os_alloc_aligned(desc_size, _mi_os_page_size(), 0, &base, &mapped, &_mi_stats_main);
+  if (arena == NULL)
+    return NULL;
   arena->start = start;
   arena->block_count = block_count;
   arena->word_count = word_count;
@@ -185,8 +195,10 @@ static mi_arena_t* mi_arena_add(uint8_t* start, size_t block_count, bool exclusi
   arena->dirty = arena->in_use + word_count;
   // The bits past the last block are permanently "in use" so no run reaches them.
   size_t tail = word_count * MI_BITMAP_WORD_BITS - block_count;
-  if (tail > 0) mi_bitmap_set_relaxed(arena->in_use, block_count, tail, true);
-  if (!is_zero) mi_bitmap_set_relaxed(arena->dirty, 0, block_count, true);
+  if (tail > 0)
+    mi_bitmap_set_relaxed(arena->in_use, block_count, tail, true);
+  if (!is_zero)
+    mi_bitmap_set_relaxed(arena->dirty, 0, block_count, true);
   if (!mi_arena_register(arena)) {
     _mi_os_free(base, mapped, &_mi_stats_main);
     return NULL;
@@ -203,22 +215,27 @@ static mi_arena_t* mi_arena_add(uint8_t* start, size_t block_count, bool exclusi
 // is aligned to `alignment`. NULL if the arena has no such run free.
 static void* mi_arena_try_alloc_in(mi_arena_t* arena, size_t blocks, size_t alignment, size_t align_offset,
                                    bool* is_zero) {
-  if (blocks > arena->block_count) return NULL;
+  if (blocks > arena->block_count)
+    return NULL;
   // Block i starts at start + i*B, which is B-aligned. Alignments up to B only
   // need a suitable offset; larger ones restrict i to every (alignment/B)-th block.
   size_t first = 0;
   size_t stride = 1;
   if (alignment <= MI_ARENA_BLOCK_SIZE) {
-    if ((align_offset % alignment) != 0) return NULL;
+    if ((align_offset % alignment) != 0)
+      return NULL;
   } else {
-    if ((align_offset % MI_ARENA_BLOCK_SIZE) != 0) return NULL;
+    if ((align_offset % MI_ARENA_BLOCK_SIZE) != 0)
+      return NULL;
     uintptr_t at = (uintptr_t)arena->start + align_offset;
     first = (_mi_align_up(at, alignment) - at) / MI_ARENA_BLOCK_SIZE;
     stride = alignment / MI_ARENA_BLOCK_SIZE;
   }
   for (size_t i = first; i + blocks <= arena->block_count; i += stride) {
-    if (!mi_bitmap_is_all_clear(arena->in_use, i, blocks)) continue;
-    if (!mi_bitmap_try_claim(arena->in_use, i, blocks)) continue;
+    if (!mi_bitmap_is_all_clear(arena->in_use, i, blocks))
+      continue;
+    if (!mi_bitmap_try_claim(arena->in_use, i, blocks))
+      continue;
     *is_zero = mi_bitmap_is_all_clear(arena->dirty, i, blocks);
     mi_bitmap_set_relaxed(arena->dirty, i, blocks, true); // the new holder will write to it
     return arena->start + i * MI_ARENA_BLOCK_SIZE;
@@ -231,23 +248,31 @@ void* _mi_arena_alloc_aligned(size_t size, size_t alignment, size_t align_offset
   (void)stats;
   *arena_id = 0;
   *is_zero = false;
-  if (size == 0 || size > SIZE_MAX - MI_ARENA_BLOCK_SIZE) return NULL;
-  if (alignment == 0) alignment = 1;
-  if (!_mi_is_power_of_two(alignment)) return NULL;
+  if (size == 0 || size > SIZE_MAX - MI_ARENA_BLOCK_SIZE)
+    return NULL;
+  if (alignment == 0)
+    alignment = 1;
+  if (!_mi_is_power_of_two(alignment))
+    return NULL;
   size_t blocks = _mi_divide_up(size, MI_ARENA_BLOCK_SIZE);
 
   if (req_arena_id != 0) {
     mi_arena_t* arena = mi_arena_from_id(req_arena_id);
-    if (arena == NULL) return NULL;
+    if (arena == NULL)
+      return NULL;
     void* p = mi_arena_try_alloc_in(arena, blocks, alignment, align_offset, is_zero);
-    if (p != NULL) *arena_id = arena->id;
+    if (p != NULL)
+      *arena_id = arena->id;
     return p;
   }
-  if (mi_option_is_enabled(mi_option_disallow_arena_alloc)) return NULL;
+  if (mi_option_is_enabled(mi_option_disallow_arena_alloc))
+    return NULL;
   size_t limit = mi_arena_slot_limit();
   for (size_t i = 0; i < limit; i++) {
-    mi_arena_t* arena = mi_atomic_load_acquire(&mi_arenas[i]); // pairs with the release store in mi_arena_register
-    if (arena == NULL || arena->exclusive) continue;
+    mi_arena_t* arena =
+        mi_atomic_load_acquire(&mi_arenas[i]); // pairs with the release store in mi_arena_register
+    if (arena == NULL || arena->exclusive)
+      continue;
     void* p = mi_arena_try_alloc_in(arena, blocks, alignment, align_offset, is_zero);
     if (p != NULL) {
       *arena_id = arena->id;
@@ -262,7 +287,8 @@ void _mi_arena_free(void* p, size_t size, mi_arena_id_t arena_id, mi_stats_t* st
   uint8_t* q = (uint8_t*)p;
   if (arena == NULL || q < arena->start || q >= arena->start + mi_arena_size(arena) ||
       ((uintptr_t)q % MI_ARENA_BLOCK_SIZE) != 0 || size == 0) {
-    _mi_error_message(EINVAL, "freeing %p (%zu bytes) into arena %d, which does not hold it\n", p, size, arena_id);
+    _mi_error_message(EINVAL, "freeing %p (%zu bytes) into arena %d, which does not hold it\n", p, size,
+                      arena_id);
     return;
   }
   size_t index = (size_t)(q - arena->start) / MI_ARENA_BLOCK_SIZE;
@@ -275,14 +301,17 @@ void _mi_arena_free(void* p, size_t size, mi_arena_id_t arena_id, mi_stats_t* st
   // long as it was useful). Our own anonymous mappings then read as zero.
   if (!arena->is_pinned && mi_option_get(mi_option_purge_delay) >= 0) {
     _mi_os_purge(q, blocks * MI_ARENA_BLOCK_SIZE, stats);
-    if (arena->purge_zeroes) mi_bitmap_set_relaxed(arena->dirty, index, blocks, false);
+    if (arena->purge_zeroes)
+      mi_bitmap_set_relaxed(arena->dirty, index, blocks, false);
   }
   mi_bitmap_release(arena->in_use, index, blocks);
 }
 
 bool _mi_arena_is_suitable(mi_arena_id_t arena_id, mi_arena_id_t req_arena_id) {
-  if (req_arena_id != 0) return (arena_id == req_arena_id);
-  if (arena_id == 0) return true;
+  if (req_arena_id != 0)
+    return (arena_id == req_arena_id);
+  if (arena_id == 0)
+    return true;
   const mi_arena_t* arena = mi_arena_from_id(arena_id);
   return (arena != NULL && !arena->exclusive);
 }
@@ -298,13 +327,16 @@ static int mi_arena_map_aligned(size_t size, bool allow_large, uint8_t** start) 
   size_t over_size = size + MI_ARENA_BLOCK_SIZE;
   void* p = NULL;
   int err = _mi_prim_mmap(NULL, over_size, allow_large, &p);
-  if (err != 0) return err;
+  if (err != 0)
+    return err;
   uint8_t* raw = (uint8_t*)p;
   uint8_t* aligned = (uint8_t*)_mi_align_up((uintptr_t)raw, MI_ARENA_BLOCK_SIZE);
   size_t pre = (size_t)(aligned - raw);
   size_t post = over_size - pre - size;
-  if (pre > 0) _mi_prim_munmap(raw, pre);
-  if (post > 0) _mi_prim_munmap(aligned + size, post);
+  if (pre > 0)
+    _mi_prim_munmap(raw, pre);
+  if (post > 0)
+    _mi_prim_munmap(aligned + size, post);
   *start = aligned;
   return 0;
 }
@@ -314,8 +346,10 @@ int mi_reserve_os_memory_ex(size_t size, bool commit, bool allow_large, bool exc
   // With Linux overcommit every mapping is usable at once and costs nothing
   // until touched, so `commit` changes nothing here.
   (void)commit;
-  if (arena_id != NULL) *arena_id = 0;
-  if (size == 0 || size > SIZE_MAX / 2) return ENOMEM;
+  if (arena_id != NULL)
+    *arena_id = 0;
+  if (size == 0 || size > SIZE_MAX / 2)
+    return ENOMEM;
   size = _mi_align_up(size, MI_ARENA_BLOCK_SIZE);
   uint8_t* start = NULL;
   int err = mi_arena_map_aligned(size, allow_large, &start);
@@ -326,12 +360,14 @@ int mi_reserve_os_memory_ex(size_t size, bool commit, bool allow_large, bool exc
   mi_arena_t* arena = mi_arena_add(start, size / MI_ARENA_BLOCK_SIZE, exclusive, true, false, true, -1);
   if (arena == NULL) {
     _mi_prim_munmap(start, size);
-    _mi_warning_message("unable to register an arena of %zu MiB (at most %d arenas)\n", size / MI_MiB, MI_ARENA_MAX);
+    _mi_warning_message("unable to register an arena of %zu MiB (at most %d arenas)\n", size / MI_MiB,
+                        MI_ARENA_MAX);
     return ENOMEM;
   }
   mi_stat_increase(_mi_stats_main.reserved, size);
   mi_stat_counter_increase(_mi_stats_main.mmap_calls, 1);
-  if (arena_id != NULL) *arena_id = arena->id;
+  if (arena_id != NULL)
+    *arena_id = arena->id;
   _mi_verbose_message("reserved arena %d: %zu MiB at %p%s\n", arena->id, size / MI_MiB, (void*)start,
                       exclusive ? " (exclusive)" : "");
   return 0;
@@ -341,35 +377,42 @@ int mi_reserve_os_memory(size_t size, bool commit, bool allow_large) mi_attr_noe
   return mi_reserve_os_memory_ex(size, commit, allow_large, false, NULL);
 }
 
-bool mi_manage_os_memory_ex(void* start, size_t size, bool is_committed, bool is_large, bool is_zero, int numa_node,
-                            bool exclusive, mi_arena_id_t* arena_id) mi_attr_noexcept {
-  if (arena_id != NULL) *arena_id = 0;
-  if (start == NULL || size == 0) return false;
+bool mi_manage_os_memory_ex(void* start, size_t size, bool is_committed, bool is_large, bool is_zero,
+                            int numa_node, bool exclusive, mi_arena_id_t* arena_id) mi_attr_noexcept {
+  if (arena_id != NULL)
+    *arena_id = 0;
+  if (start == NULL || size == 0)
+    return false;
   if (!is_committed) {
     // This implementation has no commit step for arena memory.
     _mi_warning_message("cannot manage uncommitted memory at %p (pass is_committed = true)\n", start);
     return false;
   }
   uintptr_t begin = (uintptr_t)start;
-  if (size > UINTPTR_MAX - begin) return false;
+  if (size > UINTPTR_MAX - begin)
+    return false;
   uintptr_t end = begin + size;
   uintptr_t first = _mi_align_up(begin, MI_ARENA_BLOCK_SIZE);
-  if (first < begin || first >= end) return false;
+  if (first < begin || first >= end)
+    return false;
   size_t block_count = (size_t)(end - first) / MI_ARENA_BLOCK_SIZE;
   if (block_count == 0) {
-    _mi_warning_message("memory at %p of %zu bytes holds no aligned %zu MiB block; not managed\n", start, size,
-                        MI_ARENA_BLOCK_SIZE / MI_MiB);
+    _mi_warning_message("memory at %p of %zu bytes holds no aligned %zu MiB block; not managed\n", start,
+                        size, MI_ARENA_BLOCK_SIZE / MI_MiB);
     return false;
   }
-  mi_arena_t* arena = mi_arena_add((uint8_t*)first, block_count, exclusive, false, is_large, is_zero, numa_node);
+  mi_arena_t* arena =
+      mi_arena_add((uint8_t*)first, block_count, exclusive, false, is_large, is_zero, numa_node);
   if (arena == NULL) {
     _mi_warning_message("unable to register the memory at %p as an arena (at most %d arenas)\n", start,
                         MI_ARENA_MAX);
     return false;
   }
-  if (arena_id != NULL) *arena_id = arena->id;
-  _mi_verbose_message("managing arena %d: %zu MiB at %p%s\n", arena->id, block_count * (MI_ARENA_BLOCK_SIZE / MI_MiB),
-                      (void*)first, exclusive ? " (exclusive)" : "");
+  if (arena_id != NULL)
+    *arena_id = arena->id;
+  _mi_verbose_message("managing arena %d: %zu MiB at %p%s\n", arena->id,
+                      block_count * (MI_ARENA_BLOCK_SIZE / MI_MiB), (void*)first,
+                      exclusive ? " (exclusive)" : "");
   return true;
 }
 
@@ -383,18 +426,24 @@ bool mi_manage_os_memory(void* start, size_t size, bool is_committed, bool is_la
 // timeout passes. Returns 0 if at least one page was reserved.
 static int mi_reserve_huge_pages(size_t pages, int numa_node, size_t timeout_msecs, bool exclusive,
                                  mi_arena_id_t* arena_id, size_t* pages_reserved) {
-  if (arena_id != NULL) *arena_id = 0;
-  if (pages_reserved != NULL) *pages_reserved = 0;
-  if (pages == 0) return 0;
-  if (pages > SIZE_MAX / MI_HUGE_OS_PAGE_SIZE) return ENOMEM;
+  if (arena_id != NULL)
+    *arena_id = 0;
+  if (pages_reserved != NULL)
+    *pages_reserved = 0;
+  if (pages == 0)
+    return 0;
+  if (pages > SIZE_MAX / MI_HUGE_OS_PAGE_SIZE)
+    return ENOMEM;
   mi_msecs_t start_time = _mi_clock_now();
   size_t count = pages;
   void* p = NULL;
   int err = ENOMEM;
   while (count > 0) {
     err = _mi_prim_mmap_huge_pages(NULL, count * MI_HUGE_OS_PAGE_SIZE, &p);
-    if (err == 0) break;
-    if (timeout_msecs > 0 && (size_t)(_mi_clock_now() - start_time) > timeout_msecs) break;
+    if (err == 0)
+      break;
+    if (timeout_msecs > 0 && (size_t)(_mi_clock_now() - start_time) > timeout_msecs)
+      break;
     count /= 2;
   }
   if (err != 0 || p == NULL) {
@@ -406,14 +455,17 @@ static int mi_reserve_huge_pages(size_t pages, int numa_node, size_t timeout_mse
     _mi_prim_munmap(p, size);
     return ENOMEM;
   }
-  mi_arena_t* arena = mi_arena_add((uint8_t*)p, size / MI_ARENA_BLOCK_SIZE, exclusive, true, true, true, numa_node);
+  mi_arena_t* arena =
+      mi_arena_add((uint8_t*)p, size / MI_ARENA_BLOCK_SIZE, exclusive, true, true, true, numa_node);
   if (arena == NULL) {
     _mi_prim_munmap(p, size);
     return ENOMEM;
   }
   mi_stat_increase(_mi_stats_main.reserved, size);
-  if (arena_id != NULL) *arena_id = arena->id;
-  if (pages_reserved != NULL) *pages_reserved = count;
+  if (arena_id != NULL)
+    *arena_id = arena->id;
+  if (pages_reserved != NULL)
+    *pages_reserved = count;
   _mi_verbose_message("reserved %zu GiB of huge OS pages as arena %d\n", count, arena->id);
   return 0;
 }
@@ -427,7 +479,8 @@ int mi_reserve_huge_os_pages_at(size_t pages, int numa_node, size_t timeout_msec
   return mi_reserve_huge_pages(pages, numa_node, timeout_msecs, false, NULL, NULL);
 }
 
-int mi_reserve_huge_os_pages_interleave(size_t pages, size_t numa_nodes, size_t timeout_msecs) mi_attr_noexcept {
+int mi_reserve_huge_os_pages_interleave(size_t pages, size_t numa_nodes,
+                                        size_t timeout_msecs) mi_attr_noexcept {
   (void)numa_nodes; // one node as far as this implementation is concerned
   return mi_reserve_huge_pages(pages, -1, timeout_msecs, false, NULL, NULL);
 }
@@ -436,15 +489,19 @@ int mi_reserve_huge_os_pages(size_t pages, double max_secs, size_t* pages_reserv
   size_t timeout = (max_secs > 0 ? (size_t)(max_secs * 1000.0) : 0);
   size_t reserved = 0;
   int err = mi_reserve_huge_pages(pages, -1, timeout, false, NULL, &reserved);
-  if (pages_reserved != NULL) *pages_reserved = reserved;
+  if (pages_reserved != NULL)
+    *pages_reserved = reserved;
   return err;
 }
 
 void* mi_arena_area(mi_arena_id_t arena_id, size_t* size) {
-  if (size != NULL) *size = 0;
+  if (size != NULL)
+    *size = 0;
   mi_arena_t* arena = mi_arena_from_id(arena_id);
-  if (arena == NULL) return NULL;
-  if (size != NULL) *size = mi_arena_size(arena);
+  if (arena == NULL)
+    return NULL;
+  if (size != NULL)
+    *size = mi_arena_size(arena);
   return arena->start;
 }
 
@@ -454,21 +511,26 @@ void* mi_arena_area(mi_arena_id_t arena_id, size_t* size) {
 
 void _mi_arenas_init(void) {
   static bool initialized = false; // called once from mi_process_init (single-threaded then)
-  if (initialized) return;
+  if (initialized)
+    return;
   initialized = true;
   long huge_pages = mi_option_get(mi_option_reserve_huge_os_pages);
   if (huge_pages > 0) {
     long node = mi_option_get(mi_option_reserve_huge_os_pages_at);
     size_t timeout = (size_t)huge_pages * 500;
-    if (node >= 0) mi_reserve_huge_os_pages_at((size_t)huge_pages, (int)node, timeout);
-    else mi_reserve_huge_os_pages_interleave((size_t)huge_pages, 0, timeout);
+    if (node >= 0)
+      mi_reserve_huge_os_pages_at((size_t)huge_pages, (int)node, timeout);
+    else
+      mi_reserve_huge_os_pages_interleave((size_t)huge_pages, 0, timeout);
   }
   size_t reserve = mi_option_get_size(mi_option_reserve_os_memory);
   if (reserve > 0) {
     bool commit = (mi_option_get(mi_option_arena_eager_commit) != 0);
     bool allow_large = mi_option_is_enabled(mi_option_allow_large_os_pages);
     int err = mi_reserve_os_memory(reserve, commit, allow_large);
-    if (err != 0) _mi_warning_message("failed to reserve %zu KiB of memory at start-up (error %d)\n", reserve / MI_KiB, err);
+    if (err != 0)
+      _mi_warning_message("failed to reserve %zu KiB of memory at start-up (error %d)\n", reserve / MI_KiB,
+                          err);
   }
 }
 
@@ -478,7 +540,8 @@ static void mi_arena_print(const mi_arena_t* arena, bool show_map) {
   _mi_message("arena %d: %p, %zu MiB, %zu of %zu blocks in use%s%s%s\n", arena->id, (void*)arena->start,
               mi_arena_size(arena) / MI_MiB, used, arena->block_count, arena->exclusive ? ", exclusive" : "",
               arena->is_owned ? ", reserved" : ", program memory", arena->is_pinned ? ", pinned" : "");
-  if (!show_map) return;
+  if (!show_map)
+    return;
   // One character per block: 'x' in use, '.' free; 64 blocks a line.
   char line[MI_BITMAP_WORD_BITS + 2];
   for (size_t w = 0; w < arena->word_count; w++) {
@@ -497,8 +560,10 @@ static void mi_arenas_print_all(bool show_map) {
   size_t limit = mi_arena_slot_limit();
   size_t count = 0;
   for (size_t i = 0; i < limit; i++) {
-    const mi_arena_t* arena = mi_atomic_load_acquire(&mi_arenas[i]); // pairs with the release store in mi_arena_register
-    if (arena == NULL) continue;
+    const mi_arena_t* arena =
+        mi_atomic_load_acquire(&mi_arenas[i]); // pairs with the release store in mi_arena_register
+    if (arena == NULL)
+      continue;
     mi_arena_print(arena, show_map);
     count++;
   }

@@ -178,13 +178,6 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
   }
 }
 
-void _mi_free_block(mi_page_t* page, bool is_local, mi_block_t* block) {
-  if (mi_likely(is_local))
-    mi_free_block_local(page, block);
-  else
-    mi_free_block_remote(_mi_page_segment(page), page, block);
-}
-
 void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) {
   mi_block_t* block = (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p);
   if (is_local)

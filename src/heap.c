@@ -16,7 +16,6 @@ void _mi_heap_init(mi_heap_t* heap, mi_tld_t* tld, mi_arena_id_t arena_id, bool 
   heap->no_reclaim = no_reclaim;
   heap->tag = tag;
   heap->cookie = _mi_process_cookie ^ (uintptr_t)heap;
-  heap->random = (uintptr_t)_mi_prim_random_seed();
   heap->page_retired_min = MI_BIN_FULL;
   heap->page_retired_max = 0;
   for (size_t bin = 0; bin < MI_BIN_HUGE; bin++)

@@ -32,14 +32,11 @@ mi_decl_hidden bool _mi_process_is_initialized;
 static uintptr_t mi_main_thread_id;
 static mi_msecs_t mi_process_start;
 
-mi_msecs_t _mi_process_elapsed(void) { return (mi_process_start == 0 ? 0 : _mi_clock_now() - mi_process_start); }
+mi_msecs_t _mi_process_elapsed(void) {
+  return (mi_process_start == 0 ? 0 : _mi_clock_now() - mi_process_start);
+}
 
 bool _mi_is_main_thread(void) { return (mi_main_thread_id == 0 || mi_main_thread_id == _mi_thread_id()); }
-
-mi_heap_t* _mi_heap_main_get(void) {
-  mi_process_init();
-  return &_mi_heap_main;
-}
 
 // ---------------------------------------------------------------------------
 // Thread data of other threads: OS memory, with a small cache so that
@@ -201,7 +198,6 @@ static void mi_fork_after(void) {
 // ---------------------------------------------------------------------------
 // Process init and done
 // ---------------------------------------------------------------------------
-bool _mi_preloading(void) { return !_mi_process_is_initialized; }
 
 void mi_process_init(void) mi_attr_noexcept {
   if (_mi_process_is_initialized)

@@ -279,7 +279,8 @@ static mi_page_t* mi_segment_span_allocate(mi_segment_t* segment, size_t index, 
     last->block_size = 1;
   }
   // Every slice maps to the page so any interior pointer finds it.
-  for (size_t i = 0; i < count; i++) segment->page_map[index + i] = slice;
+  for (size_t i = 0; i < count; i++)
+    segment->page_map[index + i] = slice;
   mi_page_t* page = slice;
   page->page_start = mi_slice_start(slice);
   page->is_committed = 1;
@@ -347,8 +348,8 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   mi_arena_id_t arena_id = 0;
   bool is_zero = true;
   // Reserved arenas first, then the cache of freed segments, then the OS.
-  mi_segment_t* segment = (mi_segment_t*)_mi_arena_alloc_aligned(segment_size, alignment, align_offset,
-                                                                 req_arena_id, &arena_id, &is_zero, tld->stats);
+  mi_segment_t* segment = (mi_segment_t*)_mi_arena_alloc_aligned(
+      segment_size, alignment, align_offset, req_arena_id, &arena_id, &is_zero, tld->stats);
   if (segment != NULL) {
     base = segment;
     mapped = segment_size;
@@ -379,7 +380,6 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   segment->subproc = tld->subproc;
   segment->cookie = (uintptr_t)segment ^ _mi_process_cookie;
   segment->segment_info_slices = info_slices;
-  segment->segment_slices = (huge_size > 0 ? segment_size / MI_SEGMENT_SLICE_SIZE : MI_SLICES_PER_SEGMENT);
   segment->is_zero_init = is_zero;
   // The header span: never free, never purged.
   segment->slices[0].slice_count = (uint32_t)info_slices;
@@ -398,7 +398,8 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
     // entry up to the last one points back to the page.
     segment->slice_entries = info_slices + 1;
     mi_slice_t* page = &segment->slices[info_slices];
-    for (size_t i = info_slices; i <= MI_SLICES_PER_SEGMENT; i++) segment->page_map[i] = page;
+    for (size_t i = info_slices; i <= MI_SLICES_PER_SEGMENT; i++)
+      segment->page_map[i] = page;
     page->slice_count = 1;
     page->slice_offset = 0;
     page->block_size = 1;
@@ -414,8 +415,6 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
 
   _mi_segment_map_allocated(segment);
   tld->count++;
-  if (tld->count > tld->peak_count)
-    tld->peak_count = tld->count;
   mi_stat_increase(tld->stats->segments, 1);
   mi_test_count(MI_TEST_SEGMENT_ALLOCATED);
   if (huge_size == 0) {

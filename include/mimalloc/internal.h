@@ -71,11 +71,9 @@ extern mi_decl_hidden mi_heap_t _mi_heap_main;
 extern mi_decl_hidden uintptr_t _mi_process_cookie;
 extern mi_decl_hidden bool _mi_process_is_initialized;
 extern __thread mi_heap_t* _mi_heap_default;
-mi_heap_t* _mi_heap_main_get(void);
 void _mi_thread_ensure_initialized(void);
 bool _mi_is_main_thread(void);
 void _mi_heap_set_default_direct(mi_heap_t* heap);
-bool _mi_preloading(void);
 mi_msecs_t _mi_process_elapsed(void);
 
 // os.c
@@ -174,12 +172,9 @@ void* _mi_heap_malloc_zero_ex(mi_heap_t* heap, size_t size, bool zero, size_t hu
 void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero);
 void* _mi_realloc_move(void* p, size_t size, void* newp, size_t newsize, bool zero);
 void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size, bool zero);
-void _mi_free_block(mi_page_t* page, bool is_local, mi_block_t* block);
-void _mi_free_delayed_block(mi_block_t* block);
 void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) mi_decl_noinline;
 mi_block_t* _mi_page_ptr_unalign(const mi_page_t* page, const void* p);
 size_t _mi_usable_size(const void* p, const char* msg);
-void _mi_padding_fill(void* p, size_t size);
 void* _mi_malloc_fail(size_t size);
 
 // stats.c
@@ -232,13 +227,6 @@ static inline uintptr_t _mi_align_up(uintptr_t size, size_t alignment) {
   return (((size + mask) / alignment) * alignment);
 }
 
-static inline uintptr_t _mi_align_down(uintptr_t size, size_t alignment) {
-  uintptr_t mask = alignment - 1;
-  if ((alignment & mask) == 0)
-    return (size & ~mask);
-  return ((size / alignment) * alignment);
-}
-
 static inline size_t _mi_divide_up(size_t size, size_t divider) {
   return (divider == 0 ? size : ((size + divider - 1) / divider));
 }
@@ -270,8 +258,6 @@ static inline bool mi_count_size_overflow(size_t count, size_t size, size_t* tot
 static inline size_t mi_bsr(size_t x) {
   return (x == 0 ? 0 : (MI_INTPTR_SIZE * 8 - 1 - (size_t)__builtin_clzl(x)));
 }
-static inline size_t mi_ctz(size_t x) { return (x == 0 ? MI_INTPTR_SIZE * 8 : (size_t)__builtin_ctzl(x)); }
-
 // ---------------------------------------------------------------------------
 // Heaps
 // ---------------------------------------------------------------------------
@@ -378,20 +364,9 @@ static inline void mi_page_set_has_aligned(mi_page_t* page) {
     mi_atomic_store_relaxed(&page->flags.x.has_aligned, 1);
 }
 
-// Are most blocks of the page in use? Used to skip nearly full pages.
-static inline bool mi_page_mostly_used(const mi_page_t* page) {
-  if (page == NULL)
-    return true;
-  uint32_t frac = page->reserved / 8U;
-  return (page->reserved - page->used <= frac);
-}
-
 // Queue kinds are told apart by their block size field.
 #define MI_QUEUE_HUGE_SIZE (MI_LARGE_OBJ_SIZE_MAX + 1)
 #define MI_QUEUE_FULL_SIZE (MI_LARGE_OBJ_SIZE_MAX + 2)
-static inline bool mi_page_queue_is_huge(const mi_page_queue_t* queue) {
-  return (queue->block_size == MI_QUEUE_HUGE_SIZE);
-}
 static inline bool mi_page_queue_is_full(const mi_page_queue_t* queue) {
   return (queue->block_size == MI_QUEUE_FULL_SIZE);
 }
@@ -428,8 +403,6 @@ static inline void mi_block_set_next(mi_block_t* block, mi_block_t* next) { bloc
 static inline bool mi_segment_is_huge(const mi_segment_t* segment) {
   return (segment->kind == MI_SEGMENT_HUGE);
 }
-
-static inline uint8_t* mi_page_start(const mi_page_t* page) { return page->page_start; }
 
 // The queue a page of the heap is in.
 static inline mi_page_queue_t* _mi_page_queue_of(const mi_page_t* page) {

@@ -213,7 +213,6 @@ typedef struct mi_segment_s {
   size_t used;                // pages in use (not free spans)
   size_t abandoned;           // pages in use that belong to no heap; == used while abandoned
   size_t abandoned_visits;    // times a reclaim scan looked at this segment and gave it back
-  size_t segment_slices;      // slices covered (MI_SLICES_PER_SEGMENT for normal segments)
   size_t segment_info_slices; // slices taken by this header
   size_t slice_entries;       // entries of `slices` in use
   bool reclaim_scan;          // set while a claimant inspects the segment (for test counters)
@@ -254,7 +253,6 @@ struct mi_heap_s {
   uintptr_t thread_ident;          // the owning thread's id (see _mi_thread_id)
   mi_arena_id_t arena_id;
   uintptr_t cookie;
-  uintptr_t random;        // per-heap random state
   size_t page_count;       // pages in the queues
   size_t page_retired_min; // lowest bin with a retired page
   size_t page_retired_max; // highest bin with a retired page
@@ -269,10 +267,8 @@ struct mi_heap_s {
 typedef struct mi_segments_tld_s {
   mi_span_queue_t spans[MI_SEGMENT_BIN_MAX + 1]; // free spans of owned segments, by size
   size_t count;                                  // segments owned
-  size_t peak_count;
-  size_t current_size;
-  size_t reclaim_count;      // owned segments that came from the abandoned set
-  mi_segment_t* purge_first; // owned segments with pending purges
+  size_t reclaim_count;                          // owned segments that came from the abandoned set
+  mi_segment_t* purge_first;                     // owned segments with pending purges
   mi_segment_t* purge_last;
   size_t generic_count;  // calls of the generic allocation path (to pace periodic work)
   mi_subproc_t* subproc; // the thread's sub-process
