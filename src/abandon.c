@@ -159,8 +159,7 @@ void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_assert_internal(segment->used > 0);
   _mi_segment_slices_check(segment);
   _mi_segment_span_queues_remove(segment, tld);
-  _mi_segments_collect(true, tld); // purge what is pending, this segment included
-  _mi_segment_purge_list_remove(segment, tld);
+  _mi_segment_purge_release(segment, tld); // pending purges stay with the segment
   segment->reclaim_scan = false;
   if (segment->was_reclaimed) {
     segment->was_reclaimed = false;
@@ -208,7 +207,7 @@ static void mi_abandoned_remove(mi_segment_t* segment) {
 // Give a claimed segment back to the set, unchanged except for freed pages.
 static void mi_segment_give_back(mi_segment_t* segment, mi_segments_tld_t* tld) {
   _mi_segment_span_queues_remove(segment, tld);
-  _mi_segment_purge_list_remove(segment, tld);
+  _mi_segment_purge_release(segment, tld);
   segment->abandoned_visits++;
   segment->reclaim_scan = false;
   mi_test_count(MI_TEST_ABANDON);
@@ -223,6 +222,7 @@ static bool mi_segment_inspect(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_assert_internal(mi_segment_is_owned_by_me(segment));
   segment->reclaim_scan = true;
   tld->count++;
+  _mi_segment_purge_adopt(segment, tld);
   mi_stat_decrease(tld->stats->segments_abandoned, 1);
   _mi_segment_span_queues_insert(segment, tld);
   // Collect the page list first: freeing pages reshapes the spans.

@@ -152,7 +152,7 @@ static void mi_thread_heaps_done(mi_heap_t* backing) {
     heap = next;
   }
   _mi_heap_collect_abandon(backing);
-  _mi_segments_collect(true, &tld->segments);
+  _mi_segments_collect(false, &tld->segments);
   mi_stat_decrease(tld->stats.threads, 1);
   _mi_stats_done(&tld->stats);
   _mi_heap_default = &_mi_heap_empty;

@@ -48,7 +48,7 @@ static mi_option_desc_t mi_options[_mi_option_last] = {
     MI_OPTION_SIZE(reserve_os_memory, 0, true),
     MI_OPTION(deprecated_segment_cache, 0, false),
     MI_OPTION(deprecated_page_reset, 0, false),
-    MI_OPTION_LEGACY(abandoned_page_purge, abandoned_page_reset, 0, false),
+    MI_OPTION_LEGACY(abandoned_page_purge, abandoned_page_reset, 0, true),
     MI_OPTION(deprecated_segment_reset, 0, false),
     MI_OPTION(eager_commit_delay, 1, false),
     MI_OPTION_LEGACY(purge_delay, reset_delay, 10, true),

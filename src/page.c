@@ -337,30 +337,19 @@ static mi_page_t* mi_find_free_page(mi_heap_t* heap, size_t size) {
   return mi_page_queue_find_free(heap, queue, true);
 }
 
-// Free the single-block pages whose block came back (freed by another thread).
-static void mi_heap_collect_huge_queue(mi_heap_t* heap) {
-  mi_page_queue_t* queue = &heap->pages[MI_BIN_HUGE];
-  mi_page_t* page = queue->first;
-  while (page != NULL) {
-    mi_page_t* next = page->next;
-    if (mi_page_thread_free(page) != NULL) {
-      _mi_page_free_collect(page, false);
-      if (mi_page_all_free(page))
-        _mi_page_free(page, queue);
-    }
-    page = next;
-  }
-}
-
-// Large and huge blocks get a fresh page of their own.
+// Large and huge blocks get a fresh page of their own. The page holds one
+// block, so it is full from the start: it goes straight to the full queue in
+// delayed-free mode, and a free by another thread hands the block to this
+// heap's delayed list, where the next slow-path allocation frees the page.
 static mi_page_t* mi_large_huge_page_alloc(mi_heap_t* heap, size_t size, size_t page_alignment) {
-  mi_heap_collect_huge_queue(heap);
   size_t block_size = _mi_align_up(size == 0 ? 1 : size, _mi_os_page_size());
   mi_page_t* page = _mi_segment_page_alloc(heap, block_size, page_alignment, &heap->tld->segments);
   if (page == NULL)
     return NULL;
   _mi_page_init(heap, page, block_size);
-  _mi_page_queue_push(heap, &heap->pages[MI_BIN_HUGE], page);
+  mi_assert_internal(page->reserved == 1);
+  _mi_page_use_delayed_free(page, MI_USE_DELAYED_FREE, false);
+  _mi_page_queue_push(heap, &heap->pages[MI_BIN_FULL], page);
   if (block_size > MI_LARGE_OBJ_SIZE_MAX || page_alignment > MI_BLOCK_ALIGNMENT_MAX) {
     mi_stat_increase(heap->tld->stats.malloc_huge, block_size);
     mi_stat_counter_increase(heap->tld->stats.malloc_huge_count, 1);

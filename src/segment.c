@@ -192,6 +192,27 @@ static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_
   }
 }
 
+// The owner gives the segment up (abandons it): with `abandoned_page_purge`
+// its pending purges run now, otherwise they stay in its purge mask for the
+// next owner.
+void _mi_segment_purge_release(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  if (mi_option_is_enabled(mi_option_abandoned_page_purge))
+    mi_segment_purge_now(segment, tld);
+  _mi_segment_purge_list_remove(segment, tld);
+}
+
+// A claimant took the segment over: schedule the purges it still has pending.
+void _mi_segment_purge_adopt(mi_segment_t* segment, mi_segments_tld_t* tld) {
+  for (size_t i = 0; i < MI_SLICES_PER_SEGMENT / 64; i++) {
+    if (segment->purge_mask[i] != 0) {
+      long delay = mi_option_get(mi_option_purge_delay);
+      segment->purge_expire = _mi_clock_now() + (delay > 0 ? delay : 0);
+      mi_purge_list_add(segment, tld);
+      return;
+    }
+  }
+}
+
 // Purge the segments whose delay has passed (all of them if `force`).
 void _mi_segments_collect(bool force, mi_segments_tld_t* tld) {
   _mi_segment_cache_collect(force, tld->stats);

@@ -114,6 +114,8 @@ void _mi_segments_collect(bool force, mi_segments_tld_t* tld);
 void _mi_segment_span_queues_remove(mi_segment_t* segment, mi_segments_tld_t* tld);
 void _mi_segment_span_queues_insert(mi_segment_t* segment, mi_segments_tld_t* tld);
 void _mi_segment_purge_list_remove(mi_segment_t* segment, mi_segments_tld_t* tld);
+void _mi_segment_purge_release(mi_segment_t* segment, mi_segments_tld_t* tld);
+void _mi_segment_purge_adopt(mi_segment_t* segment, mi_segments_tld_t* tld);
 void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld);
 bool _mi_segment_has_free_span(const mi_segment_t* segment, size_t slices_needed);
 void _mi_segment_huge_page_free_remote(mi_segment_t* segment, mi_page_t* page, mi_block_t* block);
