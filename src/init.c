@@ -203,6 +203,7 @@ void mi_process_init(void) mi_attr_noexcept {
   if (_mi_process_is_initialized)
     return;
   _mi_process_is_initialized = true;
+  _mi_os_init();
   mi_main_thread_id = _mi_thread_id();
   mi_process_start = _mi_clock_now();
   _mi_process_cookie = (uintptr_t)_mi_prim_random_seed() | 1;

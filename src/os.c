@@ -7,20 +7,13 @@ ranges. Statistics of reserved/committed memory are kept here.
 #include <string.h>
 #include "mimalloc/internal.h"
 
+// Read from the OS once, in mi_process_init (before any other thread can
+// allocate), and only read afterwards. The defaults hold until then.
 static mi_os_config_t mi_os_config = {4096, 0, true, true};
-static bool mi_os_config_ready = false;
 
-static void mi_os_config_ensure(void) {
-  if (!mi_os_config_ready) {
-    _mi_prim_os_config(&mi_os_config);
-    mi_os_config_ready = true;
-  }
-}
+void _mi_os_init(void) { _mi_prim_os_config(&mi_os_config); }
 
-size_t _mi_os_page_size(void) {
-  mi_os_config_ensure();
-  return mi_os_config.page_size;
-}
+size_t _mi_os_page_size(void) { return mi_os_config.page_size; }
 
 mi_msecs_t _mi_clock_now(void) { return _mi_prim_clock_now(); }
 
@@ -76,7 +69,6 @@ static void mi_os_munmap(void* p, size_t size, mi_stats_t* stats) {
 // mapping to pass to _mi_os_free later.
 void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** base, size_t* mapped,
                            mi_stats_t* stats) {
-  mi_os_config_ensure();
   *base = NULL;
   *mapped = 0;
   if (size == 0 || !_mi_is_power_of_two(alignment) || offset > size)

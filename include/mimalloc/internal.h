@@ -77,6 +77,7 @@ void _mi_heap_set_default_direct(mi_heap_t* heap);
 mi_msecs_t _mi_process_elapsed(void);
 
 // os.c
+void _mi_os_init(void);
 size_t _mi_os_page_size(void);
 void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** base, size_t* mapped,
                            mi_stats_t* stats);
