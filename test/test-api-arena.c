@@ -48,35 +48,15 @@ static bool in_arena(mi_arena_id_t id, const void* p, size_t size) {
   return (start != NULL && q >= start && q + size <= start + arena_size);
 }
 
-// Output capture into a static buffer (no allocation inside the callback).
-static char captured[64 * 1024];
-static size_t captured_len;
-
-static void capture_output(const char* msg, void* arg) {
-  (void)arg;
-  size_t n = strlen(msg);
-  if (captured_len + n >= sizeof(captured)) n = sizeof(captured) - 1 - captured_len;
-  memcpy(captured + captured_len, msg, n);
-  captured_len += n;
-  captured[captured_len] = 0;
-}
-
-static void capture_begin(void) {
-  captured_len = 0;
-  captured[0] = 0;
-  mi_register_output(&capture_output, NULL);
-}
-
-static void capture_end(void) { mi_register_output(NULL, NULL); }
 
 // Blocks in use of arena `id` according to mi_arenas_print; -1 if not listed.
 static long arena_blocks_in_use(mi_arena_id_t id, size_t* total) {
-  capture_begin();
+  mi_test_capture_begin();
   mi_arenas_print();
-  capture_end();
+  mi_test_capture_end();
   char key[32];
   snprintf(key, sizeof(key), "arena %d:", id);
-  const char* line = strstr(captured, key);
+  const char* line = strstr(mi_test_captured(), key);
   if (line == NULL) return -1;
   const char* of = strstr(line, " of ");
   if (of == NULL) return -1;
@@ -475,15 +455,15 @@ static void test_huge_pages(void) {
 // 9. printing and the registry limit
 // ---------------------------------------------------------------------------
 static void test_print_and_limit(void) {
-  capture_begin();
+  mi_test_capture_begin();
   mi_debug_show_arenas();
-  capture_end();
-  CHECK(strstr(captured, "arena 1:") != NULL);
-  CHECK(strstr(captured, "exclusive") != NULL);
-  CHECK(strstr(captured, "program memory") != NULL);
-  CHECK(strstr(captured, "arenas: ") != NULL);
+  mi_test_capture_end();
+  CHECK(strstr(mi_test_captured(), "arena 1:") != NULL);
+  CHECK(strstr(mi_test_captured(), "exclusive") != NULL);
+  CHECK(strstr(mi_test_captured(), "program memory") != NULL);
+  CHECK(strstr(mi_test_captured(), "arenas: ") != NULL);
   size_t arenas_before = 0;
-  const char* n = strstr(captured, "arenas: ");
+  const char* n = strstr(mi_test_captured(), "arenas: ");
   if (n != NULL) arenas_before = (size_t)strtoul(n + 8, NULL, 10);
   CHECK(arenas_before >= 6);
 

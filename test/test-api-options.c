@@ -131,28 +131,14 @@ static void test_every_option(void) {
 // ---------------------------------------------------------------------------
 // 4. mi_options_print
 // ---------------------------------------------------------------------------
-static char captured[32 * 1024];
-static size_t captured_len;
-
-static void capture_output(const char* msg, void* arg) {
-  (void)arg;
-  size_t n = strlen(msg);
-  if (captured_len + n >= sizeof(captured)) n = sizeof(captured) - 1 - captured_len;
-  memcpy(captured + captured_len, msg, n);
-  captured_len += n;
-  captured[captured_len] = 0;
-}
-
 static void test_options_print(void) {
-  captured_len = 0;
-  captured[0] = 0;
-  mi_register_output(&capture_output, NULL);
+  mi_test_capture_begin();
   mi_options_print();
-  mi_register_output(NULL, NULL);
-  CHECK(strstr(captured, "purge_delay") != NULL);
-  CHECK(strstr(captured, "show_errors") != NULL);
-  CHECK(strstr(captured, "generic_collect") != NULL);
-  CHECK(strstr(captured, "2.") != NULL); // the version
+  mi_test_capture_end();
+  CHECK(strstr(mi_test_captured(), "purge_delay") != NULL);
+  CHECK(strstr(mi_test_captured(), "show_errors") != NULL);
+  CHECK(strstr(mi_test_captured(), "generic_collect") != NULL);
+  CHECK(strstr(mi_test_captured(), "2.") != NULL); // the version
 }
 
 // ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ Small helpers shared by the API test programs (test-api-*.c).
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <mimalloc.h>
 
 #ifndef MI_TEST_PRINT_LIMIT
 #define MI_TEST_PRINT_LIMIT 50
@@ -72,6 +73,39 @@ static inline int mi_test_summary(const char* name) {
   fflush(stdout);
   return (failed == 0 ? 0 : 1);
 }
+
+// Capture of the allocator's messages (mi_register_output) in a fixed buffer;
+// the callback allocates nothing. mi_test_capture_begin() clears it.
+#define MI_TEST_CAPTURE_SIZE (64 * 1024)
+
+static inline char* mi_test_captured(void) {
+  static char buffer[MI_TEST_CAPTURE_SIZE];
+  return buffer;
+}
+
+static inline size_t* mi_test_captured_len(void) {
+  static size_t len;
+  return &len;
+}
+
+static inline void mi_test_capture_output(const char* msg, void* arg) {
+  (void)arg;
+  char* buffer = mi_test_captured();
+  size_t* len = mi_test_captured_len();
+  size_t n = strlen(msg);
+  if (*len + n >= MI_TEST_CAPTURE_SIZE) n = MI_TEST_CAPTURE_SIZE - 1 - *len;
+  memcpy(buffer + *len, msg, n);
+  *len += n;
+  buffer[*len] = 0;
+}
+
+static inline void mi_test_capture_begin(void) {
+  *mi_test_captured_len() = 0;
+  mi_test_captured()[0] = 0;
+  mi_register_output(&mi_test_capture_output, NULL);
+}
+
+static inline void mi_test_capture_end(void) { mi_register_output(NULL, NULL); }
 
 static inline size_t mi_test_opaque_size(size_t n) {
   volatile size_t hidden = n;
