@@ -132,6 +132,7 @@ void _mi_thread_ensure_initialized(void) {
   }
   mi_tld_init(tld, heap);
   _mi_heap_init(heap, tld, 0, false, 0);
+  _mi_registry_thread_add(tld);
   mi_stat_increase(tld->stats.threads, 1);
   _mi_heap_set_default_direct(heap);
 }
@@ -155,6 +156,7 @@ static void mi_thread_heaps_done(mi_heap_t* backing) {
   _mi_segments_collect(false, &tld->segments);
   mi_stat_decrease(tld->stats.threads, 1);
   _mi_stats_done(&tld->stats);
+  _mi_registry_thread_remove(tld); // its segments are abandoned or freed by now
   _mi_heap_default = &_mi_heap_empty;
   _mi_prim_thread_associate_default_heap(NULL);
   if (backing == &_mi_heap_main) {
@@ -187,9 +189,11 @@ static void mi_fork_prepare(void) {
   _mi_prim_lock(&mi_thread_data_lock);
   _mi_abandoned_lock_for_fork();
   _mi_segment_cache_lock_for_fork();
+  _mi_registry_lock_for_fork();
 }
 
 static void mi_fork_after(void) {
+  _mi_registry_unlock_after_fork();
   _mi_segment_cache_unlock_after_fork();
   _mi_abandoned_unlock_after_fork();
   _mi_prim_unlock(&mi_thread_data_lock);
@@ -207,6 +211,7 @@ void mi_process_init(void) mi_attr_noexcept {
   mi_main_thread_id = _mi_thread_id();
   mi_process_start = _mi_clock_now();
   _mi_process_cookie = (uintptr_t)_mi_prim_random_seed() | 1;
+  _mi_registry_init();
   _mi_options_init(); // prints the version and the options when verbose
   _mi_arenas_init();  // reservations the options ask for
   _mi_prim_thread_init_auto_done(&mi_thread_done_key);

@@ -12,14 +12,7 @@ by a lock; it is only touched when a segment is created or freed.
 -----------------------------------------------------------------------------*/
 #include "mimalloc/internal.h"
 
-#define MI_SEGMENT_CACHE_SIZE (6)
-
-typedef struct mi_cache_entry_s {
-  void* base;        // segment-aligned start of the mapping; NULL if the entry is empty
-  size_t size;       // bytes mapped
-  mi_msecs_t expire; // when the memory is purged; 0 once it is purged
-  bool is_zero;      // purged memory reads back as zero
-} mi_cache_entry_t;
+// MI_SEGMENT_CACHE_SIZE and mi_cache_entry_t are in types.h (mimalloc-inspect reads the cache).
 
 static mi_lock_t mi_cache_lock;
 static mi_cache_entry_t mi_cache[MI_SEGMENT_CACHE_SIZE]; // guarded by mi_cache_lock
@@ -124,6 +117,9 @@ void _mi_segment_cache_collect(bool force, mi_stats_t* stats) {
     }
   }
 }
+
+// The entries, for the registry (inspection reads them without the lock).
+const mi_cache_entry_t* _mi_segment_cache_entries(void) { return mi_cache; }
 
 // fork: the child must not inherit a held lock.
 void _mi_segment_cache_lock_for_fork(void) { _mi_prim_lock(&mi_cache_lock); }

@@ -400,6 +400,7 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   segment->arena_id = arena_id;
   segment->subproc = tld->subproc;
   segment->cookie = (uintptr_t)segment ^ _mi_process_cookie;
+  _mi_registry_segment_init(segment);
   segment->segment_info_slices = info_slices;
   segment->is_zero_init = is_zero;
   // The header span: never free, never purged.
@@ -454,6 +455,7 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
     tld->reclaim_count--;
   mi_segment_owner_done(segment);
   _mi_segment_map_freed(segment);
+  _mi_registry_segment_done(segment);
   tld->count--;
   mi_stat_decrease(tld->stats->segments, 1);
   mi_test_count(MI_TEST_SEGMENT_FREED);

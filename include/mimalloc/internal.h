@@ -99,6 +99,16 @@ bool _mi_segment_cache_push(void* base, size_t size, mi_stats_t* stats);
 void _mi_segment_cache_collect(bool force, mi_stats_t* stats);
 void _mi_segment_cache_lock_for_fork(void);
 void _mi_segment_cache_unlock_after_fork(void);
+const mi_cache_entry_t* _mi_segment_cache_entries(void);
+
+// registry.c: what mimalloc-inspect needs to find (see types.h, "Inspection")
+void _mi_registry_init(void);
+void _mi_registry_thread_add(mi_tld_t* tld);
+void _mi_registry_thread_remove(mi_tld_t* tld);
+void _mi_registry_segment_init(mi_segment_t* segment);
+void _mi_registry_segment_done(mi_segment_t* segment);
+void _mi_registry_lock_for_fork(void);
+void _mi_registry_unlock_after_fork(void);
 
 // segment-map.c: one byte per MI_SEGMENT_SIZE unit of a 48-bit address space
 #define MI_SEGMENT_MAP_UNITS ((size_t)1 << (48 - MI_SEGMENT_SHIFT))

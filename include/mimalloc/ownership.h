@@ -118,6 +118,11 @@ static inline bool mi_segment_spans_in_my_queues(const mi_segment_t* segment) {
 #endif
 }
 
+// The owner recorded in a private copy of a segment header (mimalloc-inspect
+// reads one from a core dump or another process). Never on a live segment:
+// the copy is not shared, so a plain read is exact.
+static inline uintptr_t mi_segment_owner_of_copy(const mi_segment_t* copy) { return copy->thread_id; }
+
 #pragma GCC poison thread_id
 
 #endif

@@ -52,6 +52,9 @@ typedef struct mi_lock_s mi_lock_t;
 void _mi_prim_lock(mi_lock_t* lock);
 void _mi_prim_unlock(mi_lock_t* lock);
 
+// The kernel's id of the calling thread (what ps, gdb and core dumps show).
+uint64_t _mi_prim_thread_os_id(void);
+
 // Thread exit notification: `done` is called with the heap on thread exit.
 void _mi_prim_thread_init_auto_done(void (*done)(void*));
 void _mi_prim_thread_associate_default_heap(void* heap);

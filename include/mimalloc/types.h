@@ -195,6 +195,14 @@ typedef struct mi_subproc_s {
 // by the thread that currently owns the segment: the owner recorded in
 // `thread_id`, or the single winner of the claim that moved it from 0 to its id.
 typedef struct mi_segment_s {
+  // Self-description (see "Inspection" below): set when the segment is made,
+  // `magic` cleared when it is freed, so a core dump or another process can
+  // find every segment in use by scanning segment-aligned addresses.
+  uint64_t magic;                       // MI_SEGMENT_MAGIC while in use; 0 once freed
+  uint32_t layout_version;              // MI_LAYOUT_VERSION of the library that made it
+  uint32_t header_size;                 // sizeof(mi_segment_t)
+  const struct mi_registry_s* registry; // the process's registry (process cookie, live threads)
+
   // OS memory (immutable after creation).
   void* mem_base;      // start of the OS mapping (may precede the segment for huge alignment)
   size_t mem_size;     // size of the OS mapping
@@ -278,6 +286,9 @@ typedef struct mi_segments_tld_s {
 // Thread-local data: everything a thread's allocator state needs.
 struct mi_tld_s {
   uintptr_t thread_ident;       // this thread's id (see _mi_thread_id)
+  uint64_t os_tid;              // the thread's kernel id (gettid), for inspection
+  mi_tld_t* registry_next;      // live threads (registry.c), guarded by the registry's lock
+  mi_tld_t* registry_prev;
   unsigned long long heartbeat; // monotonic tick of the generic path
   size_t generic_since_collect; // generic allocations since the heap was last collected
   size_t remote_since_collect;  // frees into other threads' pages since the heap was last collected
@@ -287,5 +298,50 @@ struct mi_tld_s {
   mi_segments_tld_t segments;
   mi_stats_t stats;
 };
+
+// ---------------------------------------------------------------------------
+// Inspection: what mimalloc-inspect (tools/inspect/) reads from a core dump or
+// a live process without debug information. The tool is compiled against this
+// header and refuses memory whose layout version or sizes differ from its own.
+// ---------------------------------------------------------------------------
+#define MI_SEGMENT_MAGIC ((uint64_t)0x314753454d494d53)  // "SMIMESG1" in memory
+#define MI_REGISTRY_MAGIC ((uint64_t)0x3147455249494d53) // "SMIIREG1" in memory
+// Bumped whenever a struct above changes; test builds (MI_TESTING) differ.
+#define MI_LAYOUT_VERSION ((uint32_t)(1 + (MI_TESTING ? 0x10000 : 0)))
+
+// A few recently freed segment mappings (segment-cache.c).
+typedef struct mi_cache_entry_s {
+  void* base;        // segment-aligned start of the mapping; NULL if the entry is empty
+  size_t size;       // bytes mapped
+  mi_msecs_t expire; // when the memory is purged; 0 once it is purged
+  bool is_zero;      // purged memory reads back as zero
+} mi_cache_entry_t;
+
+#define MI_SEGMENT_CACHE_SIZE (6)
+
+// The process's registry (registry.c, exported as `_mi_registry`); every
+// segment points to it. Invariant: `threads` lists exactly the threads whose
+// allocator state is set up, each once, so a segment's owner id is 0
+// (abandoned), `visitor_id`, or the `thread_ident` of one listed thread.
+typedef struct mi_registry_s {
+  uint64_t magic;          // MI_REGISTRY_MAGIC
+  uint32_t layout_version; // MI_LAYOUT_VERSION
+  uint32_t segment_size_of;
+  uint32_t page_size_of;
+  uint32_t heap_size_of;
+  uint32_t tld_size_of;
+  uint32_t subproc_size_of;
+  uintptr_t process_cookie;              // segment cookies are `segment ^ process_cookie`
+  uintptr_t visitor_id;                  // owner id while mi_abandoned_visit_blocks holds a segment; 0: none
+  mi_subproc_t* subproc_main;            // the default sub-process (others are found through segments)
+  const mi_cache_entry_t* segment_cache; // MI_SEGMENT_CACHE_SIZE entries
+  mi_lock_t threads_lock;
+  mi_tld_t* threads;   // live threads, guarded by threads_lock
+  size_t thread_count; // entries of `threads`
+} mi_registry_t;
+
+_Static_assert(offsetof(mi_segment_t, magic) == 0, "inspection finds a segment by its first word");
+_Static_assert(sizeof(mi_page_t) == 96, "mi_page_t changed: bump MI_LAYOUT_VERSION");
+_Static_assert(sizeof(mi_block_t) == sizeof(void*), "a free block's link is one plain pointer");
 
 #endif

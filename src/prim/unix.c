@@ -20,6 +20,7 @@ output, environment, thread-exit and fork hooks.
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/random.h>
+#include <sys/syscall.h>
 #endif
 
 #include "mimalloc/internal.h"
@@ -195,6 +196,8 @@ void _mi_prim_lock(mi_lock_t* lock) {
 void _mi_prim_unlock(mi_lock_t* lock) {
   mi_atomic_store_release(&lock->state, 0); // pairs with the acquire exchange in _mi_prim_lock
 }
+
+uint64_t _mi_prim_thread_os_id(void) { return (uint64_t)syscall(SYS_gettid); }
 
 // Thread exit: a pthread key whose destructor runs the allocator's thread-done.
 static pthread_key_t mi_heap_key;
