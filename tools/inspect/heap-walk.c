@@ -524,6 +524,8 @@ static bool mi_segments_scan(mi_walk_t* w, char* error) {
   for (size_t r = 0; r < w->target->region_count; r++) {
     const mi_region_t region = w->target->regions[r];
     uint64_t address = (region.start + MI_SEGMENT_MASK) & ~(uint64_t)MI_SEGMENT_MASK;
+    if (address < region.start)
+      continue; // a region at the very top of the address space
     for (; address < region.end && region.end - address >= 24; address += MI_SEGMENT_SIZE) {
       struct {
         uint64_t magic;
