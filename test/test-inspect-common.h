@@ -43,7 +43,7 @@ typedef struct mi_child_s {
 } mi_child_t;
 
 // Start `self --workload args...`.
-static bool mi_child_start(mi_child_t* child, char* const argv[]) {
+static inline bool mi_child_start(mi_child_t* child, char* const argv[]) {
   int out[2], in[2];
   if (pipe(out) != 0 || pipe(in) != 0)
     return false;
@@ -68,7 +68,7 @@ static bool mi_child_start(mi_child_t* child, char* const argv[]) {
 }
 
 // Tell the child to finish and collect its exit status (-1 if it died of a signal).
-static int mi_child_finish(mi_child_t* child) {
+static inline int mi_child_finish(mi_child_t* child) {
   if (child->to_child >= 0)
     close(child->to_child);
   child->to_child = -1;
@@ -82,7 +82,7 @@ static int mi_child_finish(mi_child_t* child) {
 }
 
 // The workload's side: block until the driver closes our stdin.
-static void mi_workload_wait_for_driver(void) {
+static inline void mi_workload_wait_for_driver(void) {
   char c;
   for (;;) {
     ssize_t n = read(0, &c, 1);
@@ -93,7 +93,7 @@ static void mi_workload_wait_for_driver(void) {
 
 // Run a command with stdout (and stderr) into files; returns the exit code,
 // or 128 + signal if it was killed by one.
-static int mi_run(char* const argv[], const char* out_path, const char* err_path) {
+static inline int mi_run(char* const argv[], const char* out_path, const char* err_path) {
   pid_t pid = fork();
   if (pid < 0)
     return -1;
@@ -114,7 +114,7 @@ static int mi_run(char* const argv[], const char* out_path, const char* err_path
 }
 
 // The whole file as a string (NUL-terminated), or NULL.
-static char* mi_read_file(const char* path) {
+static inline char* mi_read_file(const char* path) {
   FILE* f = fopen(path, "r");
   if (f == NULL)
     return NULL;
@@ -138,7 +138,7 @@ static char* mi_read_file(const char* path) {
 }
 
 // Dump a live process with gcore into `dir`; the core's path goes to `core`.
-static bool mi_gcore(pid_t pid, const char* dir, char* core, size_t core_size) {
+static inline bool mi_gcore(pid_t pid, const char* dir, char* core, size_t core_size) {
   char prefix[4096], out[4200], err[4200], pid_text[32];
   snprintf(prefix, sizeof(prefix), "%s/core", dir);
   snprintf(out, sizeof(out), "%s/gcore.out", dir);
@@ -156,7 +156,7 @@ static bool mi_gcore(pid_t pid, const char* dir, char* core, size_t core_size) {
 }
 
 // The number after `"key": ` in `line`, or -1.
-static long long mi_json_number(const char* line, const char* key) {
+static inline long long mi_json_number(const char* line, const char* key) {
   char pattern[128];
   snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
   const char* at = strstr(line, pattern);
@@ -164,7 +164,7 @@ static long long mi_json_number(const char* line, const char* key) {
 }
 
 // The string after `"key": "` in `line` into `out`.
-static bool mi_json_string(const char* line, const char* key, char* out, size_t size) {
+static inline bool mi_json_string(const char* line, const char* key, char* out, size_t size) {
   char pattern[128];
   snprintf(pattern, sizeof(pattern), "\"%s\": \"", key);
   const char* at = strstr(line, pattern);
@@ -177,12 +177,12 @@ static bool mi_json_string(const char* line, const char* key, char* out, size_t 
 }
 
 // A private scratch directory under the build tree for cores and reports.
-static void mi_scratch_dir(char* dir, size_t size, const char* name) {
+static inline void mi_scratch_dir(char* dir, size_t size, const char* name) {
   snprintf(dir, size, "%s-scratch.%d", name, (int)getpid());
   mkdir(dir, 0755);
 }
 
-static void mi_scratch_remove(const char* dir) {
+static inline void mi_scratch_remove(const char* dir) {
   char* argv[] = {"rm", "-rf", (char*)dir, NULL};
   mi_run(argv, "/dev/null", "/dev/null");
 }

@@ -179,9 +179,9 @@ bool mi_target_core_open(mi_target_t* target, const char* path, char* error) {
     memcpy(&ph, target->map + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
     if (!mi_core_has(target, ph.p_offset, ph.p_filesz)) {
       snprintf(error, MI_ERROR_SIZE,
-               "core file '%s' is truncated: segment %u (address 0x%llx) needs bytes up to %llu, the file "
+               "core file '%s' is truncated: its %s (program header %u) needs bytes up to %llu, the file "
                "has %zu",
-               path, i, (unsigned long long)ph.p_vaddr, (unsigned long long)(ph.p_offset + ph.p_filesz),
+               path, (ph.p_type == PT_NOTE ? "notes" : "memory"), i, (unsigned long long)(ph.p_offset + ph.p_filesz),
                target->map_size);
       return mi_core_fail(target);
     }

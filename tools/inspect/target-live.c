@@ -166,7 +166,9 @@ bool mi_target_live_open(mi_target_t* target, long pid, char* error) {
   // Wait (at most 5 s) until every thread has stopped.
   bool all_stopped = false;
   for (int tries = 0; tries < 5000; tries++) {
-    if (!mi_live_threads(target, &all_stopped)) {
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    state = mi_live_state(path);
+    if (state == 0 || state == 'Z' || state == 'X' || !mi_live_threads(target, &all_stopped)) {
       snprintf(error, MI_ERROR_SIZE, "process %ld exited while being read", pid);
       return mi_live_fail(target);
     }
