@@ -8,7 +8,9 @@ random tenth of its neighbour's remaining blocks (remote frees: thread-free
 and delayed-free lists). Half of the threads then exit (their segments are
 abandoned); the survivors free a tenth of the exited threads' blocks (frees
 into abandoned segments) and allocate L more blocks of each large size
-(more than their own free spans hold, so they reclaim abandoned segments). The survivors stay alive. The workload counts
+(more than their own free spans hold, so they reclaim abandoned segments).
+Last, each survivor frees a tenth of the next survivor's blocks; the owners
+allocate no more, so those blocks stay on thread-free and delayed-free lists. The survivors stay alive. The workload counts
 what is live by size and reports it.
 
 The driver checks that the library the workload runs on has no debug
@@ -106,6 +108,12 @@ static void* worker_main(void* arg) {
   for (long i = 0; i < 3 * large_n; i++)
     w->blocks[w->count++] = tracked_alloc(sizes[7 + i % 3]);
   pthread_barrier_wait(&survivor_barrier);
+  // Remote frees the owners never collect (they allocate no more): blocks stay
+  // on page thread-free lists and, for full pages, on the owners' delayed lists.
+  long next = (w->index + 2 < threads_n ? w->index + 2 : 0);
+  if (next != w->index)
+    free_some(&workers[next], &w->rng, 10);
+  pthread_barrier_wait(&survivor_barrier);
   pthread_mutex_lock(&exit_lock);
   while (!exit_now)
     pthread_cond_wait(&exit_cond, &exit_lock);
@@ -133,6 +141,7 @@ static int workload(void) {
   for (long t = 1; t < threads_n; t += 2)
     pthread_join(workers[t].thread, NULL);
   pthread_barrier_wait(&survivor_barrier); // survivors: free into abandoned segments, allocate
+  pthread_barrier_wait(&survivor_barrier); // survivors: free each other's blocks
   pthread_barrier_wait(&survivor_barrier); // done
   // The report: "size count" lines, then "ready". Formatting uses no heap memory.
   char line[64];
