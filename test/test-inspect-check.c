@@ -4,8 +4,10 @@ kind and address; a clean heap reports nothing (label `inspect`).
 
 The workload (`--workload`) allocates 64- and 4096-byte blocks on the main
 thread, frees every other 64-byte block, and lets a second thread allocate
-256-byte blocks and exit (its segment is abandoned). The driver inspects it
-(live and from a gcore dump): no violations, exit 0. Then the workload
+256-byte blocks and exit (its segment is abandoned). Sixteen 4 MiB
+blocks are allocated and freed first, so freed segment mappings sit in the
+segment cache (their old headers must not count as segments in use).
+The driver inspects it (live and from a gcore dump): no violations, exit 0. Then the workload
 corrupts its own heap in four ways and the driver requires each to be
 reported (exit 1), live and from a core:
   - a freed block's free-list link overwritten with an address outside its
@@ -60,6 +62,16 @@ static int workload(void) {
   pthread_t thread;
   if (pthread_create(&thread, NULL, thread_main, NULL) != 0 || pthread_join(thread, NULL) != 0)
     return 3;
+  // More 4 MiB blocks than one segment holds, all freed: the extra segments
+  // become empty and their mappings stay in the segment cache. (A heap of its
+  // own, which does not reclaim the abandoned segment; after the thread exit,
+  // which purges the cache.)
+  mi_heap_t* heap = mi_heap_new();
+  void* large[16];
+  for (int i = 0; i < 16; i++)
+    large[i] = mi_heap_malloc(heap, 4 * MI_MiB);
+  for (int i = 0; i < 16; i++)
+    mi_free(large[i]);
   if (write(1, "ready\n", 6) != 6)
     return 3;
   char command;

@@ -24,6 +24,13 @@ one list; violations are collected, never fatal.
 #include "inspect.h"
 #include "mimalloc/ownership.h" // the owner of a copied segment header
 
+// The layout facts this walk relies on beyond the structs themselves.
+_Static_assert(offsetof(mi_segment_t, layout_version) == 8 && offsetof(mi_segment_t, header_size) == 12 &&
+                   offsetof(mi_segment_t, registry) == 16,
+               "the scan reads a segment's first 24 bytes as magic, layout version, header size, registry");
+_Static_assert(MI_SEGMENT_SIZE == MI_SEGMENT_ALIGN, "segments start at every multiple of their size");
+_Static_assert(MI_PAGE_BLOCKS_MAX * MI_MAX_ALIGN_SIZE <= 1 * MI_MiB, "small and medium pages fit the page buffer");
+
 #define MI_MAX_VIOLATIONS (1000)
 #define MI_PAGE_BUFFER_MAX (1 * MI_MiB) // small and medium pages are read in one piece
 #define MI_LIST_STEPS_MAX ((size_t)1 << 26)
@@ -658,6 +665,10 @@ static void mi_cache_read(mi_walk_t* w) {
     size_t owner = mi_owner_index(w, MI_OWNER_CACHED, 0, 0);
     if (owner == SIZE_MAX)
       return;
+    if (mi_segment_info_find(w, (uint64_t)(uintptr_t)cache[i].base) != NULL)
+      mi_violation(w, "cached-segment-in-use", (uint64_t)(uintptr_t)cache[i].base, 0,
+                   (uint64_t)(uintptr_t)cache[i].base,
+                   "a mapping in the segment cache still carries the header of a segment in use");
     w->result->owners[owner].usage.segments++;
     w->result->owners[owner].segment_bytes += cache[i].size;
     w->result->owners[owner].usage.committed_bytes += (cache[i].expire != 0 ? cache[i].size : 0);
