@@ -288,7 +288,7 @@ struct mi_tld_s {
   uintptr_t thread_ident;       // this thread's id (see _mi_thread_id)
   uint64_t os_tid;              // the thread's kernel id (gettid), for inspection
   mi_tld_t* registry_next;      // live threads (registry.c), guarded by the registry's lock
-  mi_tld_t* registry_prev;
+  mi_tld_t* registry_prev;      // likewise
   unsigned long long heartbeat; // monotonic tick of the generic path
   size_t generic_since_collect; // generic allocations since the heap was last collected
   size_t remote_since_collect;  // frees into other threads' pages since the heap was last collected

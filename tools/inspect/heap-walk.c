@@ -29,7 +29,8 @@ _Static_assert(offsetof(mi_segment_t, layout_version) == 8 && offsetof(mi_segmen
                    offsetof(mi_segment_t, registry) == 16,
                "the scan reads a segment's first 24 bytes as magic, layout version, header size, registry");
 _Static_assert(MI_SEGMENT_SIZE == MI_SEGMENT_ALIGN, "segments start at every multiple of their size");
-_Static_assert(MI_PAGE_BLOCKS_MAX * MI_MAX_ALIGN_SIZE <= 1 * MI_MiB, "small and medium pages fit the page buffer");
+_Static_assert(MI_PAGE_BLOCKS_MAX* MI_MAX_ALIGN_SIZE <= 1 * MI_MiB,
+               "small and medium pages fit the page buffer");
 
 #define MI_MAX_VIOLATIONS (1000)
 #define MI_PAGE_BUFFER_MAX (1 * MI_MiB) // small and medium pages are read in one piece
@@ -260,7 +261,8 @@ static void mi_threads_read(mi_walk_t* w) {
     mi_tld_t tld;
     if (n >= limit || !mi_target_read(w->target, tld_address, &tld, sizeof(tld))) {
       mi_violation(w, "thread-registry-damaged", tld_address, 0, 0,
-                   "the live-thread list is unreadable or longer than its count %zu", w->registry.thread_count);
+                   "the live-thread list is unreadable or longer than its count %zu",
+                   w->registry.thread_count);
       break;
     }
     mi_thread_info_t* grown = mi_grow(w, w->threads, w->thread_count, sizeof(mi_thread_info_t));
@@ -344,8 +346,10 @@ static uint64_t mi_page_list_count(mi_walk_t* w, const mi_page_ctx_t* pc, const 
       mi_violation(w, problem, holder, pc->page_address, pc->segment,
                    "%s list: link 0x%llx is %s (page blocks 0x%llx..0x%llx of %zu bytes)", name,
                    (unsigned long long)block,
-                   (strcmp(problem, "free-list-duplicate") == 0 ? "already on a free list" : "not a block of the page"),
-                   (unsigned long long)pc->start, (unsigned long long)(pc->start + pc->extent), pc->block_size);
+                   (strcmp(problem, "free-list-duplicate") == 0 ? "already on a free list"
+                                                                : "not a block of the page"),
+                   (unsigned long long)pc->start, (unsigned long long)(pc->start + pc->extent),
+                   pc->block_size);
       break;
     }
     count++;
@@ -361,7 +365,8 @@ static uint64_t mi_page_list_count(mi_walk_t* w, const mi_page_ctx_t* pc, const 
   return count;
 }
 
-static void mi_page_walk(mi_walk_t* w, uint64_t seg_address, size_t index, size_t owner_index, bool abandoned) {
+static void mi_page_walk(mi_walk_t* w, uint64_t seg_address, size_t index, size_t owner_index,
+                         bool abandoned) {
   const mi_segment_t* seg = w->header;
   const mi_page_t* page = &seg->slices[index];
   bool huge = (seg->kind == MI_SEGMENT_HUGE);
@@ -371,7 +376,8 @@ static void mi_page_walk(mi_walk_t* w, uint64_t seg_address, size_t index, size_
   pc.block_size = page->block_size;
   pc.start = (uint64_t)(uintptr_t)page->page_start;
   uint64_t slice_start = seg_address + index * MI_SEGMENT_SLICE_SIZE;
-  uint64_t area = (huge ? seg->segment_size - (pc.start - seg_address) : page->slice_count * MI_SEGMENT_SLICE_SIZE);
+  uint64_t area =
+      (huge ? seg->segment_size - (pc.start - seg_address) : page->slice_count * MI_SEGMENT_SLICE_SIZE);
   if (pc.start < slice_start || pc.start >= seg_address + seg->segment_size ||
       (!huge && pc.start != slice_start) || (uint64_t)page->reserved * pc.block_size > area ||
       page->capacity > page->reserved) {
@@ -392,15 +398,17 @@ static void mi_page_walk(mi_walk_t* w, uint64_t seg_address, size_t index, size_
   pc.extent = (uint64_t)page->capacity * pc.block_size;
   size_t words = ((size_t)page->capacity + 63) / 64;
   memset(w->bits, 0, (words == 0 ? 1 : words) * sizeof(uint64_t));
-  pc.buffered =
-      (pc.extent <= MI_PAGE_BUFFER_MAX && mi_target_read(w->target, pc.start, w->page_buffer, (size_t)pc.extent));
+  pc.buffered = (pc.extent <= MI_PAGE_BUFFER_MAX &&
+                 mi_target_read(w->target, pc.start, w->page_buffer, (size_t)pc.extent));
 
   uint64_t nfree = mi_page_list_count(w, &pc, "free", pc.page_address + offsetof(mi_page_t, free),
                                       (uint64_t)(uintptr_t)page->free);
-  uint64_t nlocal = mi_page_list_count(w, &pc, "local_free", pc.page_address + offsetof(mi_page_t, local_free),
-                                       (uint64_t)(uintptr_t)page->local_free);
-  uint64_t nthread = mi_page_list_count(w, &pc, "thread_free", pc.page_address + offsetof(mi_page_t, xthread_free),
-                                        (uint64_t)(page->xthread_free & ~MI_DELAYED_MASK));
+  uint64_t nlocal =
+      mi_page_list_count(w, &pc, "local_free", pc.page_address + offsetof(mi_page_t, local_free),
+                         (uint64_t)(uintptr_t)page->local_free);
+  uint64_t nthread =
+      mi_page_list_count(w, &pc, "thread_free", pc.page_address + offsetof(mi_page_t, xthread_free),
+                         (uint64_t)(page->xthread_free & ~MI_DELAYED_MASK));
   uint64_t ndelayed = 0;
   for (size_t i = mi_lower_bound(w->delayed, w->delayed_count, pc.start);
        i < w->delayed_count && w->delayed[i] < pc.start + pc.extent; i++) {
@@ -413,11 +421,11 @@ static void mi_page_walk(mi_walk_t* w, uint64_t seg_address, size_t index, size_
       ndelayed++;
   }
   if ((uint64_t)page->used + nfree + nlocal != page->capacity || nthread + ndelayed > page->used)
-    mi_violation(w, "page-count-mismatch", pc.page_address + offsetof(mi_page_t, used), pc.page_address,
-                 seg_address,
-                 "used %u + free %llu + local_free %llu != capacity %u, or thread_free %llu + delayed %llu > used",
-                 page->used, (unsigned long long)nfree, (unsigned long long)nlocal, page->capacity,
-                 (unsigned long long)nthread, (unsigned long long)ndelayed);
+    mi_violation(
+        w, "page-count-mismatch", pc.page_address + offsetof(mi_page_t, used), pc.page_address, seg_address,
+        "used %u + free %llu + local_free %llu != capacity %u, or thread_free %llu + delayed %llu > used",
+        page->used, (unsigned long long)nfree, (unsigned long long)nlocal, page->capacity,
+        (unsigned long long)nthread, (unsigned long long)ndelayed);
   uint64_t gone = nthread + ndelayed;
   uint64_t live = (page->used > gone ? page->used - gone : 0);
 
@@ -438,7 +446,8 @@ static void mi_page_walk(mi_walk_t* w, uint64_t seg_address, size_t index, size_
 
   // The largest live blocks: those of this page not on any list.
   mi_inspection_t* r = w->result;
-  if (live > 0 && (r->largest_count < MI_LARGEST_COUNT || pc.block_size > r->largest[r->largest_count - 1].size)) {
+  if (live > 0 &&
+      (r->largest_count < MI_LARGEST_COUNT || pc.block_size > r->largest[r->largest_count - 1].size)) {
     size_t offered = 0;
     for (uint64_t i = 0; i < page->capacity && offered < MI_LARGEST_COUNT; i++) {
       if ((w->bits[i / 64] & ((uint64_t)1 << (i % 64))) == 0) {
@@ -511,8 +520,8 @@ static void mi_segment_walk(mi_walk_t* w, uint64_t address) {
     if (seg->kind == MI_SEGMENT_HUGE)
       break;
     if (slice->slice_count == 0 || slice->slice_count > seg->slice_entries - index) {
-      mi_violation(w, "span-invalid", address + offsetof(mi_segment_t, slices) + index * sizeof(mi_slice_t), 0,
-                   address, "span at slice %zu has slice count %u", index, slice->slice_count);
+      mi_violation(w, "span-invalid", address + offsetof(mi_segment_t, slices) + index * sizeof(mi_slice_t),
+                   0, address, "span at slice %zu has slice count %u", index, slice->slice_count);
       return;
     }
     index += slice->slice_count;
@@ -614,15 +623,17 @@ static void mi_abandoned_set_check(mi_walk_t* w, uint64_t subproc_address) {
     count++;
     if (info->owner_id != 0 && info->owner_id != w->registry.visitor_id)
       mi_violation(w, "abandoned-set-segment-owned", address, 0, address,
-                   "the segment is in the abandoned set but owned by 0x%llx", (unsigned long long)info->owner_id);
+                   "the segment is in the abandoned set but owned by 0x%llx",
+                   (unsigned long long)info->owner_id);
     mi_segment_t* seg = w->header;
     if (!mi_target_read(w->target, address, seg, offsetof(mi_segment_t, page_map)))
       return;
     address = (uint64_t)(uintptr_t)seg->abandoned_next;
   }
   if (!locked && count != subproc.abandoned_count)
-    mi_violation(w, "abandoned-count-mismatch", subproc_address + offsetof(mi_subproc_t, abandoned_count), 0, 0,
-                 "the abandoned set holds %zu segments, its count says %zu", count, subproc.abandoned_count);
+    mi_violation(w, "abandoned-count-mismatch", subproc_address + offsetof(mi_subproc_t, abandoned_count), 0,
+                 0, "the abandoned set holds %zu segments, its count says %zu", count,
+                 subproc.abandoned_count);
 }
 
 static void mi_abandoned_sets_check(mi_walk_t* w) {

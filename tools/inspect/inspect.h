@@ -62,7 +62,13 @@ bool mi_target_live_read(mi_target_t* target, uint64_t addr, void* dst, size_t l
 // ---------------------------------------------------------------------------
 // What the heap walk finds
 // ---------------------------------------------------------------------------
-typedef enum mi_page_kind_e { MI_KIND_SMALL, MI_KIND_MEDIUM, MI_KIND_LARGE, MI_KIND_HUGE, MI_KIND_COUNT } mi_page_kind_t;
+typedef enum mi_page_kind_e {
+  MI_KIND_SMALL,
+  MI_KIND_MEDIUM,
+  MI_KIND_LARGE,
+  MI_KIND_HUGE,
+  MI_KIND_COUNT
+} mi_page_kind_t;
 
 typedef struct mi_usage_s {
   uint64_t segments;
@@ -89,8 +95,8 @@ typedef enum mi_owner_kind_e {
 
 typedef struct mi_owner_s {
   mi_owner_kind_t kind;
-  uint64_t id;     // the owner id (threads, unknown)
-  uint64_t os_tid; // threads: the kernel thread id
+  uint64_t id;                 // the owner id (threads, unknown)
+  uint64_t os_tid;             // threads: the kernel thread id
   uint64_t reclaimed_segments; // threads: segments taken over from the abandoned set
   uint64_t segment_bytes;      // bytes of the segments (mapped)
   mi_usage_t usage;
@@ -105,10 +111,10 @@ typedef struct mi_block_info_s {
 #define MI_LARGEST_COUNT (10)
 
 typedef struct mi_violation_s {
-  const char* kind;  // e.g. "free-list-link-outside-page"
-  uint64_t address;  // where the bad value is stored (or the bad object)
-  uint64_t page;     // the page descriptor concerned, or 0
-  uint64_t segment;  // the segment concerned, or 0
+  const char* kind; // e.g. "free-list-link-outside-page"
+  uint64_t address; // where the bad value is stored (or the bad object)
+  uint64_t page;    // the page descriptor concerned, or 0
+  uint64_t segment; // the segment concerned, or 0
   char detail[160];
 } mi_violation_t;
 
@@ -121,7 +127,7 @@ typedef struct mi_inspection_s {
   mi_usage_t kinds[MI_KIND_COUNT];
   mi_class_t* classes; // sorted by block size
   size_t class_count;
-  mi_owner_t* owners;  // threads first, then abandoned, visiting, unknown, cached
+  mi_owner_t* owners; // threads first, then abandoned, visiting, unknown, cached
   size_t owner_count;
   mi_block_info_t largest[MI_LARGEST_COUNT];
   size_t largest_count;

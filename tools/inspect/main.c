@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
 
   char error[MI_ERROR_SIZE];
   mi_target_t target;
-  bool ok = (core != NULL ? mi_target_core_open(&target, core, error) : mi_target_live_open(&target, pid, error));
+  bool ok =
+      (core != NULL ? mi_target_core_open(&target, core, error) : mi_target_live_open(&target, pid, error));
   if (!ok) {
     fprintf(stderr, "mimalloc-inspect: %s\n", error);
     return 2;

@@ -38,8 +38,8 @@ static void mi_owner_label(const mi_owner_t* o, char* buf, size_t size) {
 static void mi_table_usage_row(const char* label, const char* kind, const mi_usage_t* u) {
   char live[32], committed[32];
   printf("  %-12s %-7s %8" PRIu64 " %13" PRIu64 " %12s %12s %6.1f%%\n", label, kind, u->pages, u->live_blocks,
-         mi_bytes(u->live_bytes, live, sizeof(live)), mi_bytes(u->committed_bytes, committed, sizeof(committed)),
-         100.0 * mi_fragmentation(u));
+         mi_bytes(u->live_bytes, live, sizeof(live)),
+         mi_bytes(u->committed_bytes, committed, sizeof(committed)), 100.0 * mi_fragmentation(u));
 }
 
 void mi_report_table(const mi_target_t* target, const mi_inspection_t* r, bool check) {
@@ -68,8 +68,8 @@ void mi_report_table(const mi_target_t* target, const mi_inspection_t* r, bool c
   for (int k = 0; k < MI_KIND_COUNT; k++)
     mi_table_usage_row(mi_page_kind_name((mi_page_kind_t)k), "", &r->kinds[k]);
 
-  printf("\nBy owner\n  %-28s %8s %9s %11s %8s %13s %12s %12s\n", "owner", "os tid", "segments", "(reclaimed)",
-         "pages", "live blocks", "live bytes", "segments'");
+  printf("\nBy owner\n  %-28s %8s %9s %11s %8s %13s %12s %12s\n", "owner", "os tid", "segments",
+         "(reclaimed)", "pages", "live blocks", "live bytes", "segments'");
   for (size_t i = 0; i < r->owner_count; i++) {
     const mi_owner_t* o = &r->owners[i];
     char label[64], tid[24] = "-";
@@ -86,8 +86,8 @@ void mi_report_table(const mi_target_t* target, const mi_inspection_t* r, bool c
     char label[64] = "?";
     if (r->largest[i].owner < r->owner_count)
       mi_owner_label(&r->owners[r->largest[i].owner], label, sizeof(label));
-    printf("  %#-18" PRIx64 " %12s  %s\n", r->largest[i].address, mi_bytes(r->largest[i].size, b3, sizeof(b3)),
-           label);
+    printf("  %#-18" PRIx64 " %12s  %s\n", r->largest[i].address,
+           mi_bytes(r->largest[i].size, b3, sizeof(b3)), label);
   }
   if (r->ignored_segments > 0)
     printf("\nnote: %zu segments of a second allocator instance in this process were not inspected\n",
@@ -163,9 +163,10 @@ void mi_report_json(const mi_target_t* target, const mi_inspection_t* r, bool ch
   printf("],\n\"largest_blocks\": [\n");
   for (size_t i = 0; i < r->largest_count; i++) {
     const mi_block_info_t* b = &r->largest[i];
-    printf("{\"address\": \"%#" PRIx64 "\", \"size\": %" PRIu64 ", \"owner\": \"%s\", \"owner_id\": \"%#" PRIx64
-           "\"}%s\n",
-           b->address, b->size, (b->owner < r->owner_count ? mi_owner_kind_name(r->owners[b->owner].kind) : "?"),
+    printf("{\"address\": \"%#" PRIx64 "\", \"size\": %" PRIu64
+           ", \"owner\": \"%s\", \"owner_id\": \"%#" PRIx64 "\"}%s\n",
+           b->address, b->size,
+           (b->owner < r->owner_count ? mi_owner_kind_name(r->owners[b->owner].kind) : "?"),
            (b->owner < r->owner_count ? r->owners[b->owner].id : 0), (i + 1 < r->largest_count ? "," : ""));
   }
   printf("],\n\"ignored_segments\": %zu,\n\"check\": ", r->ignored_segments);
@@ -176,8 +177,8 @@ void mi_report_json(const mi_target_t* target, const mi_inspection_t* r, bool ch
   printf("{\"violation_count\": %zu, \"violations\": [\n", r->violation_count + r->violations_dropped);
   for (size_t i = 0; i < r->violation_count; i++) {
     const mi_violation_t* v = &r->violations[i];
-    printf("{\"kind\": \"%s\", \"address\": \"%#" PRIx64 "\", \"page\": \"%#" PRIx64 "\", \"segment\": \"%#" PRIx64
-           "\", \"detail\": ",
+    printf("{\"kind\": \"%s\", \"address\": \"%#" PRIx64 "\", \"page\": \"%#" PRIx64
+           "\", \"segment\": \"%#" PRIx64 "\", \"detail\": ",
            v->kind, v->address, v->page, v->segment);
     mi_json_string(v->detail);
     printf("}%s\n", (i + 1 < r->violation_count ? "," : ""));

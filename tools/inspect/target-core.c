@@ -77,8 +77,8 @@ static bool mi_ntfile_find(const uint8_t* desc, uint64_t size, uint64_t addr, ch
 }
 
 // Threads, files and the executable from the notes of one PT_NOTE segment.
-static bool mi_core_notes(mi_target_t* target, const Elf64_Phdr* ph, const uint8_t** auxv, uint64_t* auxv_size,
-                          const uint8_t** files, uint64_t* files_size, char* error) {
+static bool mi_core_notes(mi_target_t* target, const Elf64_Phdr* ph, const uint8_t** auxv,
+                          uint64_t* auxv_size, const uint8_t** files, uint64_t* files_size, char* error) {
   const uint8_t* p = target->map + ph->p_offset;
   uint64_t left = ph->p_filesz;
   while (left >= sizeof(Elf64_Nhdr)) {
@@ -152,7 +152,8 @@ bool mi_target_core_open(mi_target_t* target, const char* path, char* error) {
 
   Elf64_Ehdr eh;
   memcpy(&eh, target->map, sizeof(eh));
-  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_CORE) {
+  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_type != ET_CORE) {
     snprintf(error, MI_ERROR_SIZE, "'%s' is not a 64-bit ELF core file", path);
     return mi_core_fail(target);
   }
@@ -181,8 +182,8 @@ bool mi_target_core_open(mi_target_t* target, const char* path, char* error) {
       snprintf(error, MI_ERROR_SIZE,
                "core file '%s' is truncated: its %s (program header %u) needs bytes up to %llu, the file "
                "has %zu",
-               path, (ph.p_type == PT_NOTE ? "notes" : "memory"), i, (unsigned long long)(ph.p_offset + ph.p_filesz),
-               target->map_size);
+               path, (ph.p_type == PT_NOTE ? "notes" : "memory"), i,
+               (unsigned long long)(ph.p_offset + ph.p_filesz), target->map_size);
       return mi_core_fail(target);
     }
     if (ph.p_type == PT_NOTE) {
