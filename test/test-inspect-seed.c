@@ -7,8 +7,9 @@ The workload (`--workload`): each of T threads allocates N blocks of each of
 random tenth of its neighbour's remaining blocks (remote frees: thread-free
 and delayed-free lists). Half of the threads then exit (their segments are
 abandoned); the survivors free a tenth of the exited threads' blocks (frees
-into abandoned segments) and allocate L more blocks of each large size
-(more than their own free spans hold, so they reclaim abandoned segments).
+into abandoned segments) and allocate large blocks until one lands in a
+segment of an exited thread (so some abandoned segments are reclaimed, at
+most 6 L blocks).
 Last, each survivor frees a tenth of the next survivor's blocks; the owners
 allocate no more, so those blocks stay on thread-free and delayed-free lists. The survivors stay alive. The workload counts
 what is live by size and reports it.
@@ -89,6 +90,20 @@ static void free_some(worker_t* w, uint64_t* rng, unsigned one_in) {
   }
 }
 
+// Does `p` lie in a segment that holds live blocks of an exited thread?
+// (Called while nobody changes the exited threads' block lists.)
+static bool in_exited_segment(const void* p) {
+  uintptr_t segment = (uintptr_t)p & ~(uintptr_t)(32 * 1024 * 1024 - 1);
+  for (long t = 1; t < threads_n; t += 2) {
+    for (size_t i = 0; i < workers[t].count; i++) {
+      uintptr_t block = (uintptr_t)workers[t].blocks[i];
+      if (block != 0 && (block & ~(uintptr_t)(32 * 1024 * 1024 - 1)) == segment)
+        return true;
+    }
+  }
+  return false;
+}
+
 static void* worker_main(void* arg) {
   worker_t* w = arg;
   for (int s = 0; s < SIZE_COUNT; s++) {
@@ -105,8 +120,15 @@ static void* worker_main(void* arg) {
   pthread_barrier_wait(&survivor_barrier); // the others have been joined
   if (w->index + 1 < threads_n)
     free_some(&workers[w->index + 1], &w->rng, 10); // the exited neighbour's blocks
-  for (long i = 0; i < 3 * large_n; i++)
-    w->blocks[w->count++] = tracked_alloc(sizes[7 + i % 3]);
+  pthread_barrier_wait(&survivor_barrier);
+  // Allocate large blocks until one lands in a segment of an exited thread
+  // (reclaimed), at most 6 L: some abandoned segments are reclaimed, not all.
+  for (long i = 0; i < 6 * large_n; i++) {
+    void* p = tracked_alloc(sizes[7 + i % 3]);
+    w->blocks[w->count++] = p;
+    if (in_exited_segment(p))
+      break;
+  }
   pthread_barrier_wait(&survivor_barrier);
   // Remote frees the owners never collect (they allocate no more): blocks stay
   // on page thread-free lists and, for full pages, on the owners' delayed lists.
@@ -122,7 +144,7 @@ static void* worker_main(void* arg) {
 }
 
 static int workload(void) {
-  size_t per_thread = (size_t)(7 * small_n + 6 * large_n);
+  size_t per_thread = (size_t)(7 * small_n + 9 * large_n);
   workers = mmap(NULL, (size_t)threads_n * sizeof(worker_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                  -1, 0);
   if (workers == MAP_FAILED)
@@ -140,7 +162,8 @@ static int workload(void) {
   }
   for (long t = 1; t < threads_n; t += 2)
     pthread_join(workers[t].thread, NULL);
-  pthread_barrier_wait(&survivor_barrier); // survivors: free into abandoned segments, allocate
+  pthread_barrier_wait(&survivor_barrier); // survivors: free into abandoned segments
+  pthread_barrier_wait(&survivor_barrier); // survivors: allocate until one reclaims
   pthread_barrier_wait(&survivor_barrier); // survivors: free each other's blocks
   pthread_barrier_wait(&survivor_barrier); // done
   // The report: "size count" lines, then "ready". Formatting uses no heap memory.
