@@ -6,7 +6,7 @@ exit status 2, never a crash (label `inspect`).
   - a gcore dump of this allocator's workload cut to half its size
   - a gcore dump of a process without this allocator (`sleep`)
   - a pid with no process, a process that has exited but is not reaped
-  - a process killed while the inspector reads it (several timings): each
+  - a process killed while the inspector reads it (six timings): each
     run ends with a complete report (exit 0) or exit 2 and a message
 -----------------------------------------------------------------------------*/
 #include <time.h>
@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
 
   // A truncated core of this allocator's workload.
   mi_child_t child;
-  pid_t pid = start_waiting(&child, argv[0], "100000");
+  pid_t pid = start_waiting(&child, argv[0], "20000");
   EXPECT(pid != 0, "the workload did not start");
   if (pid != 0 && mi_gcore(pid, dir, core, sizeof(core))) {
     struct stat st;
@@ -119,8 +119,8 @@ int main(int argc, char** argv) {
 
   // Killed while being read: whichever moment the kill lands, a report or a clean error.
   int reports = 0, errors = 0;
-  for (int run = 0; run < 8; run++) {
-    pid = start_waiting(&child, argv[0], "400000");
+  for (int run = 0; run < 6; run++) {
+    pid = start_waiting(&child, argv[0], "200000");
     if (pid == 0) {
       EXPECT(false, "the workload did not start");
       break;
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
       char* tool_argv[] = {(char*)inspector, "--check", "--pid", pid_text, NULL};
       _exit(mi_run(tool_argv, out, err));
     }
-    struct timespec delay = {0, run * 40 * 1000 * 1000L}; // reading takes about 0.3 s
+    struct timespec delay = {0, run * 30 * 1000 * 1000L}; // reading takes about 0.15 s
     nanosleep(&delay, NULL);
     kill(pid, SIGKILL);
     int status = 0;
@@ -144,9 +144,9 @@ int main(int argc, char** argv) {
     EXPECT(rc == 0 || (rc == 2 && text != NULL && text[0] != 0), "run %d: inspector exit %d (%s)", run, rc,
            text == NULL ? "" : text);
     if (rc == 2)
-      printf("killed after %3d ms: exit 2: %s", run * 40, text);
+      printf("killed after %3d ms: exit 2: %s", run * 30, text);
     else
-      printf("killed after %3d ms: exit %d (finished first)\n", run * 40, rc);
+      printf("killed after %3d ms: exit %d (finished first)\n", run * 30, rc);
     reports += (rc == 0);
     errors += (rc == 2);
     free(text);
