@@ -35,6 +35,7 @@ _Static_assert(MI_PAGE_BLOCKS_MAX* MI_MAX_ALIGN_SIZE <= 1 * MI_MiB,
 #define MI_MAX_VIOLATIONS (1000)
 #define MI_PAGE_BUFFER_MAX (1 * MI_MiB) // small and medium pages are read in one piece
 #define MI_LIST_STEPS_MAX ((size_t)1 << 26)
+#define MI_PAGE_BITS_MAX (2 * MI_PAGE_BLOCKS_MAX) // blocks of a page the walk can track (8-byte blocks)
 
 typedef struct mi_thread_info_s {
   uint64_t id;
@@ -379,8 +380,8 @@ static void mi_page_walk(mi_walk_t* w, uint64_t seg_address, size_t index, size_
   uint64_t area =
       (huge ? seg->segment_size - (pc.start - seg_address) : page->slice_count * MI_SEGMENT_SLICE_SIZE);
   if (pc.start < slice_start || pc.start >= seg_address + seg->segment_size ||
-      (!huge && pc.start != slice_start) || (uint64_t)page->reserved * pc.block_size > area ||
-      page->capacity > page->reserved) {
+      (!huge && pc.start != slice_start) || page->reserved > area / pc.block_size ||
+      page->capacity > MI_PAGE_BITS_MAX || page->capacity > page->reserved) {
     mi_violation(w, "page-header-invalid", pc.page_address, pc.page_address, seg_address,
                  "page start 0x%llx, block size %zu, reserved %u, capacity %u do not fit its span",
                  (unsigned long long)pc.start, pc.block_size, page->reserved, page->capacity);
@@ -712,7 +713,7 @@ bool mi_inspect_heap(mi_target_t* target, mi_inspection_t* result, char* error) 
   w.result = result;
   w.header = malloc(sizeof(mi_segment_t));
   w.page_buffer = malloc(MI_PAGE_BUFFER_MAX);
-  w.bits = malloc((MI_PAGE_BLOCKS_MAX / 64 + 1) * sizeof(uint64_t));
+  w.bits = malloc((MI_PAGE_BITS_MAX / 64 + 1) * sizeof(uint64_t));
   bool ok = (w.header != NULL && w.page_buffer != NULL && w.bits != NULL);
   if (!ok)
     snprintf(error, MI_ERROR_SIZE, "out of memory");
