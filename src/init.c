@@ -221,7 +221,14 @@ void mi_process_done(void) mi_attr_noexcept {
     return;
   mi_process_is_done = true;
   mi_heap_t* heap = _mi_heap_default;
-  if (mi_option_is_enabled(mi_option_destroy_on_exit) && mi_heap_is_initialized(heap))
+#if !defined(MI_SKIP_COLLECT_ON_EXIT) && (MI_DEBUG > 0 || !defined(MI_SHARED_LIB))
+  // A static copy may live in a shared object that is unloaded and loaded
+  // again; debug builds want the statistics at exit to show what leaked.
+  const bool collect = true;
+#else
+  const bool collect = mi_option_is_enabled(mi_option_destroy_on_exit);
+#endif
+  if (collect && mi_heap_is_initialized(heap))
     mi_collect(true);
   if (mi_option_is_enabled(mi_option_show_stats) || mi_option_is_enabled(mi_option_verbose)) {
     mi_stats_print(NULL);
