@@ -20,6 +20,8 @@ mi_msecs_t _mi_clock_now(void) { return _mi_prim_clock_now(); }
 // Segment-aligned addresses are handed out from a rising hint so that most
 // mappings are aligned on the first try (no over-allocation and trimming).
 // The hint area starts at 2 TiB plus a random offset and wraps after 1 TiB.
+// A 32-bit address space has no room for such an area: no hints there.
+#if MI_ADDRESS_BITS > 32
 #define MI_HINT_BASE ((uintptr_t)2 << 40)
 #define MI_HINT_AREA ((uintptr_t)1 << 40)
 static uintptr_t mi_os_hint_next; // atomic
@@ -36,6 +38,12 @@ static void* mi_os_hint_reserve(size_t size) {
   }
   return (void*)hint;
 }
+#else
+static void* mi_os_hint_reserve(size_t size) {
+  (void)size;
+  return NULL;
+}
+#endif
 
 static void* mi_os_mmap(void* hint, size_t size, mi_stats_t* stats) {
   void* p = NULL;

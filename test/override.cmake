@@ -71,6 +71,8 @@ mi_add_test(NAME override-posix-api
             TIMEOUT 60
             ENVIRONMENT ${mi_preload})
 
+get_property(mi_override_languages GLOBAL PROPERTY ENABLED_LANGUAGES)
+if("CXX" IN_LIST mi_override_languages)
 mi_add_test(NAME override-new-delete
             SOURCES override/new-delete.cpp
             LIBS ${CMAKE_DL_LIBS}
@@ -86,6 +88,9 @@ mi_add_test(NAME override-lifecycle
             LABELS override
             TIMEOUT 60
             ENVIRONMENT ${mi_preload})
+else()
+  message(STATUS "override-new-delete and override-lifecycle skipped: C++ is not enabled")
+endif()
 
 mi_add_test(NAME override-fork
             SOURCES override/fork.c
@@ -113,6 +118,9 @@ mi_add_test(NAME override-foreign-free
             ENVIRONMENT ${mi_preload} MIMALLOC_VERBOSE=1)
 
 foreach(target override-posix-api override-new-delete override-lifecycle override-fork override-dlopen override-foreign-free)
+  if(NOT TARGET ${target})
+    continue()
+  endif()
   mi_override_program_options(${target})
   # The programs reach the allocator through dlsym only; building them after
   # the library keeps `ctest` from running them against a stale one.

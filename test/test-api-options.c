@@ -190,7 +190,7 @@ static void run_child(const char* self, mi_option_t option, const char* const* e
     close(out_pipe[0]);
     close(err_pipe[0]);
     char* argv[] = {(char*)self, (char*)"--child", option_text, NULL};
-    execve(self, argv, envp);
+    mi_test_execve(self, argv, envp);
     _exit(127);
   }
   close(out_pipe[1]);

@@ -100,8 +100,8 @@ void _mi_segment_cache_collect(bool force, mi_stats_t* stats);
 void _mi_segment_cache_lock_for_fork(void);
 void _mi_segment_cache_unlock_after_fork(void);
 
-// segment-map.c: one byte per MI_SEGMENT_SIZE unit of a 48-bit address space
-#define MI_SEGMENT_MAP_UNITS ((size_t)1 << (48 - MI_SEGMENT_SHIFT))
+// segment-map.c: one byte per MI_SEGMENT_SIZE unit of the address space
+#define MI_SEGMENT_MAP_UNITS ((size_t)1 << (MI_ADDRESS_BITS - MI_SEGMENT_SHIFT))
 extern mi_decl_hidden uint8_t _mi_segment_map[MI_SEGMENT_MAP_UNITS];
 void _mi_segment_map_allocated(const mi_segment_t* segment);
 void _mi_segment_map_freed(const mi_segment_t* segment);

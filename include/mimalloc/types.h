@@ -26,14 +26,26 @@ written next to the fields they constrain.
 #define MI_TESTING 0
 #endif
 
-#if INTPTR_MAX != INT64_MAX
-#error "mimalloc: this implementation supports 64-bit platforms only"
-#endif
-
 // ---------------------------------------------------------------------------
 // Sizes
 // ---------------------------------------------------------------------------
+// 64-bit: 64 KiB slices, 512 to a 32 MiB segment, a 48-bit address space.
+// 32-bit: 32 KiB slices, 256 to an 8 MiB segment (a 4 GiB address space holds
+// few large segments, and a thread needs at least one), so a word-size bin
+// covers the same number of words on both.
+#if INTPTR_MAX == INT64_MAX
 #define MI_INTPTR_SHIFT (3)
+#define MI_SEGMENT_SLICE_SHIFT (16)
+#define MI_SEGMENT_SLICES_SHIFT (9)
+#define MI_ADDRESS_BITS (48)
+#elif INTPTR_MAX == INT32_MAX
+#define MI_INTPTR_SHIFT (2)
+#define MI_SEGMENT_SLICE_SHIFT (15)
+#define MI_SEGMENT_SLICES_SHIFT (8)
+#define MI_ADDRESS_BITS (32)
+#else
+#error "mimalloc: only 32-bit and 64-bit platforms are supported"
+#endif
 #define MI_INTPTR_SIZE ((size_t)1 << MI_INTPTR_SHIFT)
 #define MI_MAX_ALIGN_SIZE (16) // every block of 16 bytes or more is aligned to this
 
@@ -41,20 +53,19 @@ written next to the fields they constrain.
 #define MI_MiB (MI_KiB * MI_KiB)
 #define MI_GiB (MI_MiB * MI_KiB)
 
-#define MI_SEGMENT_SLICE_SHIFT (16)                   // 64 KiB slices
-#define MI_SEGMENT_SHIFT (MI_SEGMENT_SLICE_SHIFT + 9) // 32 MiB segments
+#define MI_SEGMENT_SHIFT (MI_SEGMENT_SLICE_SHIFT + MI_SEGMENT_SLICES_SHIFT)
 #define MI_SEGMENT_SLICE_SIZE ((size_t)1 << MI_SEGMENT_SLICE_SHIFT)
 #define MI_SEGMENT_SIZE ((size_t)1 << MI_SEGMENT_SHIFT)
 #define MI_SEGMENT_ALIGN MI_SEGMENT_SIZE
 #define MI_SEGMENT_MASK ((uintptr_t)(MI_SEGMENT_ALIGN - 1))
-#define MI_SLICES_PER_SEGMENT (MI_SEGMENT_SIZE / MI_SEGMENT_SLICE_SIZE) // 512
+#define MI_SLICES_PER_SEGMENT (MI_SEGMENT_SIZE / MI_SEGMENT_SLICE_SIZE)
 
 #define MI_SMALL_PAGE_SIZE (MI_SEGMENT_SLICE_SIZE)      // 1 slice
 #define MI_MEDIUM_PAGE_SIZE (8 * MI_SEGMENT_SLICE_SIZE) // 8 slices
 
-#define MI_SMALL_OBJ_SIZE_MAX (MI_SMALL_PAGE_SIZE / 4)   // 16 KiB
-#define MI_MEDIUM_OBJ_SIZE_MAX (MI_MEDIUM_PAGE_SIZE / 4) // 128 KiB
-#define MI_LARGE_OBJ_SIZE_MAX (MI_SEGMENT_SIZE / 2)      // 16 MiB; larger blocks are huge
+#define MI_SMALL_OBJ_SIZE_MAX (MI_SMALL_PAGE_SIZE / 4)   // 16 KiB (8 KiB on 32-bit)
+#define MI_MEDIUM_OBJ_SIZE_MAX (MI_MEDIUM_PAGE_SIZE / 4) // 128 KiB (64 KiB)
+#define MI_LARGE_OBJ_SIZE_MAX (MI_SEGMENT_SIZE / 2)      // 16 MiB (4 MiB); larger blocks are huge
 #define MI_SMALL_OBJ_WSIZE_MAX (MI_SMALL_OBJ_SIZE_MAX / MI_INTPTR_SIZE)
 #define MI_MEDIUM_OBJ_WSIZE_MAX (MI_MEDIUM_OBJ_SIZE_MAX / MI_INTPTR_SIZE)
 
@@ -75,7 +86,7 @@ written next to the fields they constrain.
 // The direct page table covers sizes up to MI_SMALL_SIZE_MAX (1 KiB) by words.
 #define MI_PAGES_DIRECT (MI_SMALL_WSIZE_MAX + 1)
 
-// Blocks per page are bounded by 512 KiB / 16 bytes = 32768.
+// Blocks per page are bounded by the medium page size over 16 bytes (32768).
 #define MI_PAGE_BLOCKS_MAX (MI_MEDIUM_PAGE_SIZE / MI_MAX_ALIGN_SIZE)
 
 // ---------------------------------------------------------------------------
