@@ -13,10 +13,10 @@ size_t _mi_bin_size(uint8_t bin) {
   if (bin == 0 || bin >= MI_BIN_HUGE)
     return (bin == MI_BIN_HUGE ? MI_LARGE_OBJ_SIZE_MAX : 0);
   if (bin <= 8)
-    return (size_t)bin * MI_INTPTR_SIZE;
+    return (size_t)bin * MI_BIN_UNIT;
   size_t b = ((size_t)bin + 3) >> 2;
   size_t k = ((size_t)bin + 3) & 3;
-  return ((5 + k) << (b - 2)) * MI_INTPTR_SIZE;
+  return ((5 + k) << (b - 2)) * MI_BIN_UNIT;
 }
 
 size_t mi_good_size(size_t size) mi_attr_noexcept {

@@ -378,17 +378,17 @@ static inline bool mi_page_queue_is_special(const mi_page_queue_t* queue) {
   return (queue->block_size > MI_LARGE_OBJ_SIZE_MAX);
 }
 
-// Bin of a size: 1, 2, 4, 6, 8 words exactly, then four bins per power of two.
+// Bin of a size: 1, 2, 4, 6, 8 units exactly, then four bins per power of two.
 static inline uint8_t _mi_bin(size_t size) {
-  size_t wsize = _mi_wsize_from_size(size);
+  size_t wsize = (size + MI_BIN_UNIT - 1) / MI_BIN_UNIT;
   if (wsize <= 1)
     return 1;
   if (wsize <= 8)
     return (uint8_t)((wsize + 1) & ~(size_t)1);
-  if (wsize > MI_MEDIUM_OBJ_WSIZE_MAX)
+  if (wsize > MI_MEDIUM_OBJ_SIZE_MAX / MI_BIN_UNIT)
     return MI_BIN_HUGE;
   // With w = wsize - 1 and b its highest bit, the bin is 4*b plus the two
-  // bits below b, shifted so that wsize 9 lands right after bin 8.
+  // bits below b, shifted so that 9 units land right after bin 8.
   size_t w = wsize - 1;
   size_t b = mi_bsr(w);
   uint8_t bin = (uint8_t)(((b << 2) + ((w >> (b - 2)) & 3)) - 3);

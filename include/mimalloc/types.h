@@ -66,8 +66,6 @@ written next to the fields they constrain.
 #define MI_SMALL_OBJ_SIZE_MAX (MI_SMALL_PAGE_SIZE / 4)   // 16 KiB (8 KiB on 32-bit)
 #define MI_MEDIUM_OBJ_SIZE_MAX (MI_MEDIUM_PAGE_SIZE / 4) // 128 KiB (64 KiB)
 #define MI_LARGE_OBJ_SIZE_MAX (MI_SEGMENT_SIZE / 2)      // 16 MiB (4 MiB); larger blocks are huge
-#define MI_SMALL_OBJ_WSIZE_MAX (MI_SMALL_OBJ_SIZE_MAX / MI_INTPTR_SIZE)
-#define MI_MEDIUM_OBJ_WSIZE_MAX (MI_MEDIUM_OBJ_SIZE_MAX / MI_INTPTR_SIZE)
 
 // The largest request we accept; above it allocation fails with ENOMEM.
 #define MI_MAX_ALLOC_SIZE ((size_t)PTRDIFF_MAX)
@@ -76,9 +74,13 @@ written next to the fields they constrain.
 // larger ones get a huge segment placed so the block is aligned.
 #define MI_BLOCK_ALIGNMENT_MAX (MI_SEGMENT_SIZE >> 1)
 
-// Size bins: 1..8 words are exact (rounded to even words above one), then four
+// Size bins count in units of MI_BIN_UNIT bytes (a word on 64-bit, two on
+// 32-bit, so a 32-bit block of 16 bytes or more is a multiple of 16 and
+// thereby 16-byte aligned, as i386 programs expect of malloc).
+// 1..8 units are exact (rounded to even units above one), then four
 // bins per power of two. Bins cover sizes up to MI_MEDIUM_OBJ_SIZE_MAX; all
 // larger blocks sit one to a page in the MI_BIN_HUGE queue.
+#define MI_BIN_UNIT ((size_t)8)
 #define MI_BIN_HUGE (73U)
 #define MI_BIN_FULL (MI_BIN_HUGE + 1)
 #define MI_BIN_COUNT (MI_BIN_FULL + 1)
