@@ -30,14 +30,15 @@ mi_uzalloc_aligned, mi_umalloc_small, mi_uzalloc_small).
 #define MI_USIZE_LIVE 16
 #define MI_USIZE_UNSET ((size_t)0xA5A5A5A5u)
 
-// Allocate MI_USIZE_LIVE blocks of `n` with `alloc`, fill each over its whole
+// Allocate MI_USIZE_LIVE blocks of `n` (2 above 1 MiB) with `alloc`, fill each over its whole
 // reported size, then verify all of them and free them with mi_ufree.
 typedef void* mi_usize_alloc_fun(size_t n, size_t* block_size);
 
 static void mi_usize_check_live(const char* name, mi_usize_alloc_fun* alloc, size_t n, bool zeroed) {
   void* blocks[MI_USIZE_LIVE];
   size_t sizes[MI_USIZE_LIVE];
-  for (size_t i = 0; i < MI_USIZE_LIVE; i++) {
+  const size_t live = (n > ((size_t)1 << 20) ? 2 : MI_USIZE_LIVE); // keep large fills short
+  for (size_t i = 0; i < live; i++) {
     sizes[i] = MI_USIZE_UNSET;
     blocks[i] = alloc(n, &sizes[i]);
     CHECKF(blocks[i] != NULL, "%s(%zu) returned NULL", name, n);
@@ -54,7 +55,7 @@ static void mi_usize_check_live(const char* name, mi_usize_alloc_fun* alloc, siz
       sizes[i] = usable;
     mi_test_pattern_fill(blocks[i], 0, sizes[i], (uint64_t)n * 977 + i);
   }
-  for (size_t i = 0; i < MI_USIZE_LIVE; i++) {
+  for (size_t i = 0; i < live; i++) {
     if (blocks[i] == NULL)
       continue;
     CHECKF(mi_test_pattern_ok(blocks[i], 0, sizes[i], (uint64_t)n * 977 + i), "%s(%zu): block %zu overwritten",
