@@ -155,14 +155,17 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
       tfreex = mi_tf_set_block(tfree, block);
     }
     // Release pairs with the acquire CAS in mi_page_thread_free_collect (the
-    // owner sees our `next` write) and in _mi_page_try_use_delayed_free.
-  } while (!mi_atomic_cas_weak_release(&page->xthread_free, &tfree, tfreex));
+    // owner sees our `next` write) and in _mi_page_try_use_delayed_free;
+    // acquire pairs with the read-modify-write in _mi_page_delayed_freeing_wait
+    // that follows a heap switch (we then read the new heap below).
+  } while (!mi_atomic_cas_weak_acq_rel(&page->xthread_free, &tfree, tfreex));
 
   if (mi_unlikely(use_delayed)) {
     // The page is full: hand the block to the owning heap. The heap stays
     // alive while the page is in MI_DELAYED_FREEING (heap deletion waits).
     mi_heap_t* heap =
         (mi_heap_t*)mi_atomic_load_acquire(&page->xheap); // pairs with mi_page_set_heap's release
+    mi_test_point(MI_TEST_POINT_DELAYED_FREE_PUSH, page);
     if (heap != NULL) {
       mi_block_t* dfree = mi_atomic_load_relaxed(&heap->thread_delayed_free);
       do {

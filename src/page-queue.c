@@ -124,11 +124,13 @@ size_t _mi_page_queue_append(mi_heap_t* heap, mi_page_queue_t* to, mi_page_queue
     return 0;
   size_t count = 0;
   for (mi_page_t* page = from->first; page != NULL; page = page->next) {
-    // Setting the state waits out any remote free that is still pushing onto
-    // the old heap's delayed list; only then does the page switch heaps. The
-    // caller drains the old heap's delayed list afterwards.
-    _mi_page_use_delayed_free(page, MI_USE_DELAYED_FREE, false);
+    // Switch first, then wait: a remote free that starts a delayed free from
+    // now on reads the new heap, and one that read the old heap is waited out
+    // here, so its block is on the old heap's delayed list before the caller
+    // drains that list (and frees the old heap).
     mi_page_set_heap(page, heap);
+    mi_test_point(MI_TEST_POINT_HEAP_SWITCH, page);
+    _mi_page_delayed_freeing_wait(page);
     count++;
   }
   if (to->last == NULL) {

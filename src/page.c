@@ -48,6 +48,17 @@ bool _mi_page_try_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool ove
   }
 }
 
+// Wait until no remote free is inside a delayed free of the page. Used after
+// switching the page's heap: a remote free that read the old heap has then
+// finished pushing onto that heap's list. The read is a read-modify-write so
+// that it sees the newest state: its release half pairs with the acquire CAS
+// that starts a delayed free (that free then reads the new heap), its acquire
+// half with the release CAS that ends one (its push is visible here).
+void _mi_page_delayed_freeing_wait(mi_page_t* page) {
+  while (mi_tf_delayed(mi_atomic_or_acq_rel(&page->xthread_free, 0)) == MI_DELAYED_FREEING)
+    _mi_prim_yield();
+}
+
 void _mi_page_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool override_never) {
   while (!_mi_page_try_use_delayed_free(page, delay, override_never)) {
     _mi_prim_yield();

@@ -71,6 +71,20 @@ extern mi_decl_hidden mi_heap_t _mi_heap_main;
 extern mi_decl_hidden uintptr_t _mi_process_cookie;
 extern mi_decl_hidden bool _mi_process_is_initialized;
 extern __thread mi_heap_t* _mi_heap_default;
+
+// Thread ids, the values of a segment's owner field. A thread draws its id
+// from a process-wide counter when it first sets up its heap and keeps it for
+// life; ids are never handed out twice (the counter is 64 bits on 64-bit
+// targets), so a segment still owned by a thread that died without its exit
+// hook, or by a parent's thread in a fork child, never looks owned by a later
+// thread that reuses the dead one's stack or thread control block.
+#define MI_THREAD_ID_ABANDONED ((uintptr_t)0) // owner field of an abandoned segment
+#define MI_THREAD_ID_NONE ((uintptr_t)1)      // a thread that has not set up its heap (TLS default)
+#define MI_THREAD_ID_VISITOR ((uintptr_t)2)   // mi_abandoned_visit_blocks holds the segment
+#define MI_THREAD_ID_FIRST ((uintptr_t)16)    // the first id handed to a thread
+extern __thread uintptr_t _mi_thread_id_value;
+static inline uintptr_t _mi_thread_id(void) { return _mi_thread_id_value; }
+void _mi_thread_id_ensure(void);
 void _mi_thread_ensure_initialized(void);
 bool _mi_is_main_thread(void);
 void _mi_heap_set_default_direct(mi_heap_t* heap);
@@ -151,6 +165,7 @@ void _mi_page_abandon(mi_page_t* page, mi_page_queue_t* queue);
 void _mi_page_unfull(mi_page_t* page);
 void _mi_page_reclaim(mi_heap_t* heap, mi_page_t* page);
 void _mi_page_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool override_never);
+void _mi_page_delayed_freeing_wait(mi_page_t* page);
 bool _mi_page_try_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool override_never);
 void _mi_page_init(mi_heap_t* heap, mi_page_t* page, size_t block_size);
 void _mi_heap_delayed_free_all(mi_heap_t* heap);
@@ -213,8 +228,13 @@ typedef enum mi_test_event_e {
 } mi_test_event_t;
 void _mi_test_count(mi_test_event_t event);
 #define mi_test_count(event) _mi_test_count(event)
+#include "testing.h"
+void _mi_test_point(mi_test_point_t point, const void* page);
+void _mi_thread_forget(void);
+#define mi_test_point(point, page) _mi_test_point(point, page)
 #else
 #define mi_test_count(event) ((void)0)
+#define mi_test_point(point, page) ((void)0)
 #endif
 
 // ---------------------------------------------------------------------------

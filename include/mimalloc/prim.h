@@ -58,19 +58,4 @@ void _mi_prim_thread_associate_default_heap(void* heap);
 // fork: run `prepare` before, `parent` and `child` after.
 void _mi_prim_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
-// A unique id for the calling thread: the address of its thread control block.
-// Never 0 for a live thread.
-static inline uintptr_t _mi_thread_id(void) {
-  uintptr_t tid;
-#if defined(__x86_64__)
-  __asm__("movq %%fs:0, %0" : "=r"(tid)); // the TCB's self pointer
-#elif defined(__aarch64__)
-  tid = (uintptr_t)__builtin_thread_pointer();
-#else
-  static __thread int mi_thread_marker;
-  tid = (uintptr_t)&mi_thread_marker;
-#endif
-  return tid;
-}
-
 #endif

@@ -184,6 +184,7 @@ typedef struct mi_subproc_s {
   struct mi_segment_s* abandoned_last;  // guarded by abandoned_lock
   size_t abandoned_count;               // atomic; written under the lock, read as a hint without it
   struct mi_subproc_s* next;            // all sub-processes (for fork), guarded by the registry lock
+  mi_lock_t visit_lock;                 // serialises mi_abandoned_visit_blocks (taken before abandoned_lock)
 } mi_subproc_t;
 
 // A segment is aligned to MI_SEGMENT_ALIGN so `ptr & ~MI_SEGMENT_MASK` finds it.
