@@ -49,7 +49,7 @@ KINDS = {
     "tsan": ["-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DMI_DEBUG=1", "-DMI_SANITIZE=thread",
              "-DCMAKE_C_COMPILER=clang", "-DCMAKE_CXX_COMPILER=clang++"],
 }
-COMMON_CMAKE = ["-DMI_BUILD_TESTS=ON", "-DMI_BUILD_SHARED=OFF", "-DMI_BUILD_STATIC=OFF",
+COMMON_CMAKE = ["-DMI_BUILD_TESTS=ON", "-DMI_BUILD_SHARED=OFF", "-DMI_BUILD_STATIC=ON",
                 "-DMI_BUILD_OBJECT=OFF", "-DMI_LEGACY_OWNERSHIP=OFF", "-DMI_WERROR=OFF",
                 "-DMI_TEST_LEGACY_REPORT=OFF", "-DMI_TEST_MUTANTS=OFF"]
 TSAN_OPTIONS = "halt_on_error=1 report_signal_unsafe=0 exitcode=66 history_size=4"
