@@ -7,6 +7,8 @@
 #                 abandoned segment at the same instant, behind a barrier
 #   mt-giveback   a claimant gives an unsuitable segment back and keeps none
 #                 of its spans; the next claimant uses them
+#   mt-abandonrace a claimant reclaims a fragmented segment on free the instant
+#                 it is abandoned, then allocates from its spans
 # ---------------------------------------------------------------------------
 if(NOT TARGET mimalloc-test)
   return()
@@ -14,3 +16,4 @@ endif()
 
 mi_add_test(NAME mt-claimrace SOURCES test-mt-claimrace.c LIBS mimalloc-test LABELS mt claimrace TIMEOUT 300)
 mi_add_test(NAME mt-giveback  SOURCES test-mt-giveback.c  LIBS mimalloc-test LABELS mt giveback  TIMEOUT 300)
+mi_add_test(NAME mt-abandonrace SOURCES test-mt-abandonrace.c LIBS mimalloc-test LABELS mt abandonrace TIMEOUT 300)
