@@ -57,7 +57,21 @@ static void* mi_visit_producer_run(void* arg) {
 typedef struct mi_visit_count_s {
   long long recorded; // recorded blocks seen
   long long areas;
+  int visitor;        // 0 or 1 for the concurrent visitors, -1 otherwise
 } mi_visit_count_t;
+
+// The concurrent visitors meet inside their first area: each waits (up to
+// 100 ms) for the other to be inside a visit too, so that without the
+// serialisation of visits both would hold a segment at the same time.
+static atomic_int mi_visit_inside[2];
+
+static void mi_visit_meet(int visitor) {
+  if (atomic_exchange_explicit(&mi_visit_inside[visitor], 1, memory_order_acq_rel) != 0) return;
+  for (int waited = 0; waited < 500 && !atomic_load_explicit(&mi_visit_inside[1 - visitor], memory_order_acquire);
+       waited++) {
+    mi_mt_sleep_us(200);
+  }
+}
 
 static bool mi_visit_count_block(const mi_heap_t* heap, const mi_heap_area_t* area, void* block,
                                  size_t block_size, void* arg) {
@@ -65,6 +79,7 @@ static bool mi_visit_count_block(const mi_heap_t* heap, const mi_heap_area_t* ar
   (void)block_size;
   (void)area;
   mi_visit_count_t* count = (mi_visit_count_t*)arg;
+  if (count->visitor >= 0) mi_visit_meet(count->visitor);
   if (block == NULL) count->areas++;
   else if (mi_visit_recorded(block)) count->recorded++;
   return true;
@@ -107,6 +122,10 @@ static void mi_visit_round(uint64_t round) {
   // 1. two concurrent counting visitors
   mi_visit_count_t counts[2];
   memset(counts, 0, sizeof(counts));
+  for (int i = 0; i < 2; i++) {
+    counts[i].visitor = i;
+    atomic_store_explicit(&mi_visit_inside[i], 0, memory_order_relaxed);
+  }
   atomic_store_explicit(&mi_visit_visitors_ready, 0, memory_order_relaxed);
   pthread_t visitors[2];
   for (size_t i = 0; i < 2; i++) mi_mt_thread_start(&visitors[i], &mi_visit_counter_run, &counts[i]);
@@ -128,6 +147,7 @@ static void mi_visit_round(uint64_t round) {
   // 3. nothing recorded is left to visit
   mi_visit_count_t after;
   memset(&after, 0, sizeof(after));
+  after.visitor = -1;
   mi_abandoned_visit_blocks(mi_subproc_main(), -1, true, &mi_visit_count_block, &after);
   mi_mt_expect(after.recorded == 0, "round %llu: %lld freed blocks are still visited as live",
                (unsigned long long)round, after.recorded);
