@@ -31,7 +31,11 @@ void _mi_thread_id_ensure(void) {
   if (_mi_thread_id_value != MI_THREAD_ID_NONE)
     return;
   // Relaxed: the add only has to hand out distinct values; nothing is published with it.
-  _mi_thread_id_value = mi_atomic_add_relaxed(&mi_thread_id_next, 1);
+  uintptr_t id;
+  do {
+    id = mi_atomic_add_relaxed(&mi_thread_id_next, 1);
+  } while (id < MI_THREAD_ID_FIRST); // skips the reserved values should a 32-bit counter wrap
+  _mi_thread_id_value = id;
 }
 
 // The main thread's heap and thread data are static: the main thread can

@@ -6,7 +6,9 @@ segment's `thread_id`. See doc/ownership.md for the states, transitions and
 the happens-before edges these helpers provide.
 
   owned(T)  --abandon: release store 0-->  abandoned
-  abandoned --claim: CAS 0 -> T' (acquire)--> owned(T')
+  abandoned --claim: observe 0, CAS 0 -> T' (acquire)--> owned(T')
+  abandoned --visit: the same claim with MI_THREAD_ID_VISITOR--> visited
+  visited   --release store 0--> abandoned
   owned(T)  --free segment-->  gone (only T; no other thread can reach it then)
 
 After the helpers, the field name is poisoned: any later use of `thread_id`
