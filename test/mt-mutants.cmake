@@ -3,8 +3,6 @@
 # kill (see scripts/mutants.toml and doc/mutants.md). Same conventions and
 # environment as test/mt.cmake.
 #
-#   mt-claimrace  many claimants (reclaim on free and on allocation) meet one
-#                 abandoned segment at the same instant, behind a barrier
 #   mt-giveback   a claimant gives an unsuitable segment back and keeps none
 #                 of its spans; the next claimant uses them
 #   mt-abandonrace a claimant reclaims a fragmented segment on free the instant
@@ -14,6 +12,5 @@ if(NOT TARGET mimalloc-test)
   return()
 endif()
 
-mi_add_test(NAME mt-claimrace SOURCES test-mt-claimrace.c LIBS mimalloc-test LABELS mt claimrace TIMEOUT 300)
 mi_add_test(NAME mt-giveback  SOURCES test-mt-giveback.c  LIBS mimalloc-test LABELS mt giveback  TIMEOUT 300)
 mi_add_test(NAME mt-abandonrace SOURCES test-mt-abandonrace.c LIBS mimalloc-test LABELS mt abandonrace TIMEOUT 300)
