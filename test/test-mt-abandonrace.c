@@ -3,18 +3,21 @@ mt-abandonrace: a claimant takes a segment over the instant it is abandoned.
 
 Each round:
   1. a producer fragments its segment: large blocks of 4 slices, every other
-     one freed, so its span queues hold many free spans of the segment (the
-     abandoner has real work to do before the segment's metadata is final);
+     one freed, so its span queues hold many free spans of the segment whose
+     purges are pending (the test runs with `abandoned_page_purge`, so the
+     abandoner purges them all, one system call per span, before the
+     segment's metadata is final: real work inside the abandon);
   2. a claimant thread watches the abandoned-set size (the test counter
      `segments_abandoned_now`) in a tight loop while the producer exits;
   3. the moment the segment shows up in the set, the claimant frees a block
      into it, which reclaims it on free: it inserts the segment's free spans
      into its own span queues and adopts its pages.
 If the abandoner published the segment before its metadata was final (spans
-still in its own queues, counters not yet updated), both threads edit the
-same span links and queues at once: corrupted blocks, assertion failures or
-crashes follow when the spans are used. The claimant then carves blocks out
-of the adopted spans, which all must be intact.
+still in its own queues, purges not yet done), both threads edit the same
+span links, queues and purge lists at once, and the abandoner's purges wipe
+blocks the claimant has already carved out of the adopted spans: corrupted
+blocks, assertion failures or crashes. The claimant carves blocks out of the
+adopted spans right away; all of them must be intact.
 -----------------------------------------------------------------------------*/
 #include "test-mt-common.h"
 
@@ -99,6 +102,9 @@ int main(void) {
   mi_mt_init("mt-abandonrace", 10.0);
   mi_option_enable(mi_option_abandoned_reclaim_on_free);
   mi_option_set(mi_option_max_segment_reclaim, 100);
+  // The holes' purges stay pending until the abandon, which then runs them.
+  mi_option_set(mi_option_purge_delay, 1000);
+  mi_option_enable(mi_option_abandoned_page_purge);
   const long rounds = mi_mt_scaled(200, 4);
   for (long round = 0; round < rounds; round++) {
     if (round >= 4 && mi_mt_deadline_passed()) {
