@@ -7,6 +7,8 @@
 #                 of its spans; the next claimant uses them
 #   mt-abandonrace a claimant reclaims a fragmented segment on free the instant
 #                 it is abandoned, then allocates from its spans
+#   mt-remote-storm threads free into the same pages at once while the owner
+#                 collects; no free may be lost, no block handed out twice
 # ---------------------------------------------------------------------------
 if(NOT TARGET mimalloc-test)
   return()
@@ -14,3 +16,4 @@ endif()
 
 mi_add_test(NAME mt-giveback  SOURCES test-mt-giveback.c  LIBS mimalloc-test LABELS mt giveback  TIMEOUT 300)
 mi_add_test(NAME mt-abandonrace SOURCES test-mt-abandonrace.c LIBS mimalloc-test LABELS mt abandonrace TIMEOUT 300)
+mi_add_test(NAME mt-remote-storm SOURCES test-mt-remote-storm.c LIBS mimalloc-test LABELS mt threadfree TIMEOUT 300)
