@@ -59,6 +59,7 @@ RE_TSAN = re.compile(r"WARNING: ThreadSanitizer: ([\w -]+)")
 RE_ASSERT = re.compile(r'mimalloc: assertion failed: at "([^"]*)":(\d+).*\n\s*assertion: "(.*)"')
 RE_COUNTER = re.compile(r"^mi-test: (corruptions|claim_overlaps): (\d+)", re.M)
 RE_FAIL = re.compile(r"^mi-test: FAIL: (.*)$", re.M)
+RE_ALLOC_ERROR = re.compile(r"^mimalloc: error: (.*)$", re.M)
 RE_WATCHDOG = re.compile(r"^mi-test: FAIL: watchdog", re.M)
 RE_CHECK = re.compile(r"^(\S+:\d+): check failed: (.*)$", re.M)
 
@@ -196,6 +197,9 @@ def judge(output, returncode, timed_out):
     m = RE_ASSERT.search(output)
     if m:
         seen.append("assert `%s` (%s:%s)" % (m.group(3).strip(), os.path.basename(m.group(1)), m.group(2)))
+    m = RE_ALLOC_ERROR.search(output)
+    if m:
+        seen.append("allocator error: " + m.group(1).strip())
     if timed_out or RE_WATCHDOG.search(output):
         seen.append("hang")
     elif returncode < 0:
@@ -220,6 +224,9 @@ def run_test(tree, profile, log_path, timeout):
     env.setdefault("MI_TEST_WATCHDOG_SECONDS", str(max(10, timeout - 10)))
     if tree.kind == "tsan":
         env["TSAN_OPTIONS"] = TSAN_OPTIONS
+        watchdog = float(profile.get("env", {}).get("MI_TEST_WATCHDOG_SECONDS", 0))
+        if watchdog > 0:
+            env["MI_TEST_WATCHDOG_SECONDS"] = str(min(watchdog * 3, timeout - 10))
     cmd = [tree.executable(profile["test"])] + [str(a) for a in profile.get("args", [])]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
