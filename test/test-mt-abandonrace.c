@@ -99,7 +99,7 @@ static void mi_abandonrace_round_run(void) {
 }
 
 int main(void) {
-  mi_mt_init("mt-abandonrace", 10.0);
+  mi_mt_init("mt-abandonrace", 4.0);
   mi_option_enable(mi_option_abandoned_reclaim_on_free);
   mi_option_set(mi_option_max_segment_reclaim, 100);
   // The holes' purges stay pending until the abandon, which then runs them.

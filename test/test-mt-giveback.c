@@ -116,7 +116,7 @@ static void mi_giveback_round_run(void) {
 }
 
 int main(void) {
-  mi_mt_init("mt-giveback", 10.0);
+  mi_mt_init("mt-giveback", 4.0);
   // Frees must not claim: the segment stays abandoned until the searcher looks.
   mi_option_disable(mi_option_abandoned_reclaim_on_free);
   mi_option_set(mi_option_max_segment_reclaim, 100);

@@ -127,7 +127,7 @@ static void mi_rstorm_round_run(void) {
 }
 
 int main(void) {
-  mi_mt_init("mt-remote-storm", 10.0);
+  mi_mt_init("mt-remote-storm", 4.0);
   mi_rstorm.heap = mi_heap_new();
   if (mi_rstorm.heap == NULL) {
     mi_mt_fail("mi_heap_new returned NULL");
