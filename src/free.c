@@ -189,11 +189,31 @@ void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, voi
     mi_free_block_remote(segment, page, block);
 }
 
-void mi_free(void* p) mi_attr_noexcept {
+// Everything the fast path of mi_free does not handle: NULL, pointers this
+// allocator did not hand out, and blocks that start exactly at a segment
+// boundary (huge alignments), whose segment is the one before.
+static mi_decl_noinline void mi_free_slow(void* p) {
   mi_segment_t* const segment = _mi_ptr_segment(p);
-  if (mi_unlikely(!_mi_segment_map_contains(segment))) {
+  if (!_mi_segment_map_contains(segment)) {
     if (p != NULL)
       mi_free_invalid(p, "mi_free");
+    return;
+  }
+  mi_page_t* const page = _mi_segment_page_of(segment, p);
+#if MI_DEBUG > 0
+  if (!mi_free_check(segment, page, p))
+    return;
+#endif
+  _mi_free_generic(segment, page, mi_segment_is_owned_by_me(segment), p);
+}
+
+void mi_free(void* p) mi_attr_noexcept {
+  // `p & ~mask`, not `_mi_ptr_segment`: every block but one at a segment
+  // boundary lies inside its segment's first unit, and that one (like NULL,
+  // whose unit is never ours) fails the map check and takes the slow path.
+  mi_segment_t* const segment = (mi_segment_t*)((uintptr_t)p & ~MI_SEGMENT_MASK);
+  if (mi_unlikely(!_mi_segment_map_contains(segment))) {
+    mi_free_slow(p);
     return;
   }
   mi_page_t* const page = _mi_segment_page_of(segment, p);

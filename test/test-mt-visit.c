@@ -50,7 +50,9 @@ static void* mi_visit_producer_run(void* arg) {
     mi_visit_blocks[slot] = block;
   }
   // Some garbage the thread frees itself, so the abandoned pages have free blocks too.
-  for (size_t i = 0; i < 64; i++) mi_mt_block_free(mi_mt_block_alloc(mi_mt_size_small(&random)));
+  void* garbage[64];
+  for (size_t i = 0; i < 64; i++) garbage[i] = mi_mt_block_alloc(mi_mt_size_small(&random));
+  for (size_t i = 0; i < 64; i++) mi_mt_block_free(garbage[i]);
   return NULL;
 }
 
