@@ -31,6 +31,8 @@ static void* mi_storm_owner_run(void* arg) {
 static void* mi_storm_claimant_run(void* arg) {
   size_t index = (size_t)(uintptr_t)arg;
   mi_mt_thread_heap_init();
+  // The first allocation may reclaim abandoned segments: finish it before round 0.
+  pthread_barrier_wait(&mi_storm_end);
   for (;;) {
     pthread_barrier_wait(&mi_storm_start);
     if (atomic_load_explicit(&mi_storm_stop, memory_order_acquire)) break;
@@ -53,6 +55,7 @@ int main(void) {
   pthread_t claimants[MI_STORM_CLAIMANTS + 1];
   for (size_t i = 0; i < threads; i++) mi_mt_thread_start(&claimants[i], &mi_storm_claimant_run, (void*)(uintptr_t)i);
 
+  pthread_barrier_wait(&mi_storm_end);
   const long rounds = mi_mt_scaled(300, 30);
   long long wins_total = 0;
   for (long round = 0; round < rounds && !mi_mt_deadline_passed(); round++) {
