@@ -37,6 +37,9 @@ static void* mi_os_hint_reserve(size_t size) {
   return (void*)hint;
 }
 
+// Bytes the process has mapped through this file and not unmapped yet.
+static size_t mi_os_mapped; // atomic
+
 static void* mi_os_mmap(void* hint, size_t size, mi_stats_t* stats) {
   void* p = NULL;
   int err = _mi_prim_mmap(hint, size, false, &p);
@@ -44,6 +47,7 @@ static void* mi_os_mmap(void* hint, size_t size, mi_stats_t* stats) {
     _mi_warning_message("unable to map %zu bytes (error %d)\n", size, err);
     return NULL;
   }
+  mi_atomic_add_relaxed(&mi_os_mapped, size);
   if (stats != NULL) {
     mi_stat_counter_increase(stats->mmap_calls, 1);
     mi_stat_increase(stats->reserved, size);
@@ -58,10 +62,44 @@ static void mi_os_munmap(void* p, size_t size, mi_stats_t* stats) {
   int err = _mi_prim_munmap(p, size);
   if (err != 0)
     _mi_warning_message("unable to unmap %p of %zu bytes (error %d)\n", p, size, err);
+  else
+    mi_atomic_sub_relaxed(&mi_os_mapped, size);
   if (stats != NULL) {
     mi_stat_decrease(stats->reserved, size);
     mi_stat_decrease(stats->committed, size);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Transparent huge pages (mi_option_allow_thp)
+// ---------------------------------------------------------------------------
+// A huge page is faulted in whole, so a region used sparsely costs up to 2 MiB
+// of resident memory per touched 4 KiB page. A fresh segment mapping asks for
+// huge pages when that cannot matter much: when it holds one huge block (which
+// its program mostly uses), or once the process has mapped MI_THP_MIN_MAPPED,
+// where a few sparse MiB are small beside what it uses.
+#define MI_THP_MIN_MAPPED (4 * MI_SEGMENT_SIZE)
+
+static bool mi_os_thp_disabled; // atomic: the process was taken off huge pages
+
+static bool mi_os_thp_allowed(void) {
+  if (mi_os_config.large_page_size == 0)
+    return false;
+  if (mi_option_is_enabled(mi_option_allow_thp))
+    return true;
+  // Turned off: also where the system gives huge pages unasked ("always").
+  if (!mi_atomic_load_relaxed(&mi_os_thp_disabled)) {
+    mi_atomic_store_relaxed(&mi_os_thp_disabled, true);
+    _mi_prim_thp_disable();
+  }
+  return false;
+}
+
+void _mi_os_thp_consider(void* start, size_t size, bool one_block) {
+  if (!one_block && mi_atomic_load_relaxed(&mi_os_mapped) < MI_THP_MIN_MAPPED)
+    return;
+  if (mi_os_thp_allowed())
+    _mi_prim_thp_advise(start, size);
 }
 
 // Map `size` bytes such that `result + offset` is aligned to `alignment`

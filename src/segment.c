@@ -170,6 +170,12 @@ static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) 
   _mi_segment_purge_list_remove(segment, tld);
 }
 
+// A free span of at least this many slices (a 2 MiB huge page) waits as long as
+// a freed segment in the cache does, purge_delay * arena_purge_mult: whole huge
+// pages are the costliest memory to fault in again, and a large block freed
+// inside a segment should be kept no shorter than one freed on its own.
+#define MI_PURGE_LONG_MIN_SLICES (32)
+
 static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_t count,
                                       mi_segments_tld_t* tld) {
   long delay = mi_option_get(mi_option_purge_delay);
@@ -180,10 +186,14 @@ static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_
     mi_segment_purge_now(segment, tld);
     return;
   }
+  mi_msecs_t wait = delay;
+  if (count >= MI_PURGE_LONG_MIN_SLICES)
+    wait *= mi_option_get_clamp(mi_option_arena_purge_mult, 1, 1000);
   // Purge once the segment has been quiet for a full delay: while spans keep
   // being freed (and reused), the memory stays and is not faulted in again.
   mi_msecs_t now = _mi_clock_now();
-  segment->purge_expire = now + delay;
+  if (!segment->in_purge_list || segment->purge_expire < now + wait)
+    segment->purge_expire = now + wait;
   mi_purge_list_add(segment, tld);
   // Meanwhile purge the segments that have been quiet long enough (the list is
   // in expiry order), so a program that only frees still returns memory.
@@ -380,8 +390,14 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
       base = segment;
     }
     if (segment == NULL && !mi_option_is_enabled(mi_option_disallow_os_alloc)) {
-      segment = (mi_segment_t*)_mi_os_alloc_aligned(segment_size, alignment, align_offset, &base, &mapped,
-                                                    tld->stats);
+      // Whole segment sizes: a freed mapping of a huge block is then cached like
+      // any other and serves the next huge block of a different size (or a
+      // normal segment); the untouched tail costs address space only.
+      size_t map_size = (align_offset == 0 ? _mi_align_up(segment_size, MI_SEGMENT_SIZE) : segment_size);
+      segment =
+          (mi_segment_t*)_mi_os_alloc_aligned(map_size, alignment, align_offset, &base, &mapped, tld->stats);
+      if (segment != NULL)
+        _mi_os_thp_consider(base, mapped, huge_size > 0);
       is_zero = true;
     }
   }

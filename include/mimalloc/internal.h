@@ -83,6 +83,7 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
                            mi_stats_t* stats);
 void _mi_os_free(void* base, size_t size, mi_stats_t* stats);
 void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats);
+void _mi_os_thp_consider(void* start, size_t size, bool one_block);
 mi_msecs_t _mi_clock_now(void);
 
 // arena.c: arenas are regions of reserved or program-provided memory that

@@ -1,0 +1,24 @@
+# ---------------------------------------------------------------------------
+# OS memory tests (label `os`), linked with the static library:
+#
+#   test-os-thp    transparent huge pages: asked for on huge-block mappings,
+#                  not on a small program's first segment, not with allow_thp=0
+#   test-os-reuse  freed large memory is reused without faulting it in again
+#                  (minor page faults of a steady large-block churn)
+# ---------------------------------------------------------------------------
+if(NOT TARGET mimalloc-static)
+  return()
+endif()
+
+set(mi_os_definitions "")
+if(MI_NO_THP)
+  set(mi_os_definitions MI_TEST_NO_THP=1)
+endif()
+foreach(mi_os_name IN ITEMS thp reuse)
+  mi_add_test(NAME test-os-${mi_os_name}
+              SOURCES test-os-${mi_os_name}.c
+              LIBS mimalloc-static
+              LABELS os
+              DEFINITIONS ${mi_os_definitions}
+              TIMEOUT 120)
+endforeach()
