@@ -344,6 +344,17 @@ static mi_page_t* mi_segments_span_find(size_t count, mi_arena_id_t req_arena_id
   return NULL;
 }
 
+// Does the thread have a free span of at least `count` slices it may use?
+static bool mi_segments_span_available(size_t count, mi_arena_id_t req_arena_id, mi_segments_tld_t* tld) {
+  for (size_t bin = mi_slice_bin(count); bin <= MI_SEGMENT_BIN_MAX; bin++) {
+    for (const mi_slice_t* slice = tld->spans[bin].first; slice != NULL; slice = slice->next) {
+      if (slice->slice_count >= count && _mi_arena_is_suitable(_mi_page_segment(slice)->arena_id, req_arena_id))
+        return true;
+    }
+  }
+  return false;
+}
+
 // ---------------------------------------------------------------------------
 // Segment allocation and freeing
 // ---------------------------------------------------------------------------
@@ -521,6 +532,21 @@ mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t pag
     page = mi_segments_span_find(count, heap->arena_id, tld);
   }
   return page;
+}
+
+// The heap has no page with a free block of `block_size` and is about to make
+// one. If the thread has no free span for it either, it takes over abandoned
+// segments first (as it would before mapping a new segment): the pages it
+// adopts, often of this very size and nearly empty (a thread that exited
+// holding a few blocks), then serve the allocation instead of a fresh page.
+// Returns true if anything was adopted.
+bool _mi_segment_reclaim_for_page(mi_heap_t* heap, size_t block_size, mi_segments_tld_t* tld) {
+  if (heap->no_reclaim || block_size > MI_LARGE_OBJ_SIZE_MAX || _mi_abandoned_count(tld->subproc) == 0)
+    return false;
+  size_t count = mi_slices_for_block(block_size);
+  if (mi_segments_span_available(count, heap->arena_id, tld))
+    return false;
+  return _mi_segment_try_reclaim_for(heap, count, tld);
 }
 
 // A page of the segment is no longer used: free its span.

@@ -127,6 +127,7 @@ size_t _mi_segment_size_of_page(const mi_page_t* page);
 // abandon.c: the abandoned set, abandon, claim and reclaim
 void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld);
 bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segments_tld_t* tld);
+bool _mi_segment_reclaim_for_page(mi_heap_t* heap, size_t block_size, mi_segments_tld_t* tld);
 bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap);
 size_t _mi_abandoned_reclaim_all(mi_heap_t* heap);
 size_t _mi_abandoned_count(mi_subproc_t* subproc);
