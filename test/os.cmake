@@ -5,6 +5,8 @@
 #                  not on a small program's first segment, not with allow_thp=0
 #   test-os-reuse  freed large memory is reused without faulting it in again
 #                  (minor page faults of a steady large-block churn)
+#   mt-exit-one    threads exiting with one live block: new threads allocate
+#                  from the pages they leave (live objects in few slices)
 # ---------------------------------------------------------------------------
 if(NOT TARGET mimalloc-static)
   return()
@@ -22,3 +24,6 @@ foreach(mi_os_name IN ITEMS thp reuse)
               DEFINITIONS ${mi_os_definitions}
               TIMEOUT 120)
 endforeach()
+
+# Memory of exited threads reused (label `mt` too, so `ctest -L mt` runs it).
+mi_add_test(NAME mt-exit-one SOURCES test-mt-exit-one.c LIBS mimalloc-static LABELS mt reuse TIMEOUT 120)
