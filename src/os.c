@@ -37,9 +37,6 @@ static void* mi_os_hint_reserve(size_t size) {
   return (void*)hint;
 }
 
-// Bytes the process has mapped through this file and not unmapped yet.
-static size_t mi_os_mapped; // atomic
-
 static void* mi_os_mmap(void* hint, size_t size, mi_stats_t* stats) {
   void* p = NULL;
   int err = _mi_prim_mmap(hint, size, false, &p);
@@ -47,7 +44,6 @@ static void* mi_os_mmap(void* hint, size_t size, mi_stats_t* stats) {
     _mi_warning_message("unable to map %zu bytes (error %d)\n", size, err);
     return NULL;
   }
-  mi_atomic_add_relaxed(&mi_os_mapped, size);
   if (stats != NULL) {
     mi_stat_counter_increase(stats->mmap_calls, 1);
     mi_stat_increase(stats->reserved, size);
@@ -62,8 +58,6 @@ static void mi_os_munmap(void* p, size_t size, mi_stats_t* stats) {
   int err = _mi_prim_munmap(p, size);
   if (err != 0)
     _mi_warning_message("unable to unmap %p of %zu bytes (error %d)\n", p, size, err);
-  else
-    mi_atomic_sub_relaxed(&mi_os_mapped, size);
   if (stats != NULL) {
     mi_stat_decrease(stats->reserved, size);
     mi_stat_decrease(stats->committed, size);
@@ -74,11 +68,13 @@ static void mi_os_munmap(void* p, size_t size, mi_stats_t* stats) {
 // Transparent huge pages (mi_option_allow_thp)
 // ---------------------------------------------------------------------------
 // A huge page is faulted in whole, so a region used sparsely costs up to 2 MiB
-// of resident memory per touched 4 KiB page. A fresh segment mapping asks for
-// huge pages when that cannot matter much: when it holds one huge block (which
-// its program mostly uses), or once the process has mapped MI_THP_MIN_MAPPED,
-// where a few sparse MiB are small beside what it uses.
-#define MI_THP_MIN_MAPPED (4 * MI_SEGMENT_SIZE)
+// of resident memory per touched 4 KiB page. A segment's mapping (fresh or from
+// the segment cache) asks for huge pages when that cannot matter much: when it
+// holds one huge block (which its program mostly uses), or once the process has
+// been MI_THP_MIN_RSS resident, where a few sparse MiB are small beside what it
+// uses. (Mapped address space is no measure: threads each own sparsely used
+// segments.)
+#define MI_THP_MIN_RSS (4 * MI_SEGMENT_SIZE)
 
 static bool mi_os_thp_disabled; // atomic: the process was taken off huge pages
 
@@ -96,7 +92,7 @@ static bool mi_os_thp_allowed(void) {
 }
 
 void _mi_os_thp_consider(void* start, size_t size, bool one_block) {
-  if (!one_block && mi_atomic_load_relaxed(&mi_os_mapped) < MI_THP_MIN_MAPPED)
+  if (!one_block && _mi_prim_peak_rss() < MI_THP_MIN_RSS)
     return;
   if (mi_os_thp_allowed())
     _mi_prim_thp_advise(start, size);

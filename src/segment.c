@@ -348,7 +348,8 @@ static mi_page_t* mi_segments_span_find(size_t count, mi_arena_id_t req_arena_id
 static bool mi_segments_span_available(size_t count, mi_arena_id_t req_arena_id, mi_segments_tld_t* tld) {
   for (size_t bin = mi_slice_bin(count); bin <= MI_SEGMENT_BIN_MAX; bin++) {
     for (const mi_slice_t* slice = tld->spans[bin].first; slice != NULL; slice = slice->next) {
-      if (slice->slice_count >= count && _mi_arena_is_suitable(_mi_page_segment(slice)->arena_id, req_arena_id))
+      if (slice->slice_count >= count &&
+          _mi_arena_is_suitable(_mi_page_segment(slice)->arena_id, req_arena_id))
         return true;
     }
   }
@@ -407,10 +408,10 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
       size_t map_size = (align_offset == 0 ? _mi_align_up(segment_size, MI_SEGMENT_SIZE) : segment_size);
       segment =
           (mi_segment_t*)_mi_os_alloc_aligned(map_size, alignment, align_offset, &base, &mapped, tld->stats);
-      if (segment != NULL)
-        _mi_os_thp_consider(base, mapped, huge_size > 0);
       is_zero = true;
     }
+    if (segment != NULL)
+      _mi_os_thp_consider(base, mapped, huge_size > 0);
   }
   if (segment == NULL)
     return NULL;

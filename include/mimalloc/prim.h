@@ -45,6 +45,8 @@ typedef struct mi_process_info_s {
   size_t current_rss, peak_rss, current_commit, peak_commit, page_faults;
 } mi_process_info_t;
 void _mi_prim_process_info(mi_process_info_t* info);
+// Peak resident set of the process in bytes (cheap: no file is read).
+size_t _mi_prim_peak_rss(void);
 
 // Output and environment.
 void _mi_prim_out_stderr(const char* msg);

@@ -154,6 +154,13 @@ void _mi_prim_process_info(mi_process_info_t* info) {
   info->peak_commit = info->peak_rss;
 }
 
+size_t _mi_prim_peak_rss(void) {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) != 0)
+    return 0;
+  return (size_t)usage.ru_maxrss * 1024;
+}
+
 void _mi_prim_out_stderr(const char* msg) {
   size_t len = strlen(msg);
   while (len > 0) {
