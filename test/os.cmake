@@ -7,6 +7,8 @@
 #                  (minor page faults of a steady large-block churn)
 #   mt-exit-one    threads exiting with one live block: new threads allocate
 #                  from the pages they leave (live objects in few slices)
+#   mt-reclaim-target  target_segments_per_thread stops reclaim-on-free once a
+#                  thread owns that many segments (test counters)
 # ---------------------------------------------------------------------------
 if(NOT TARGET mimalloc-static)
   return()
@@ -27,3 +29,7 @@ endforeach()
 
 # Memory of exited threads reused (label `mt` too, so `ctest -L mt` runs it).
 mi_add_test(NAME mt-exit-one SOURCES test-mt-exit-one.c LIBS mimalloc-static LABELS mt reuse TIMEOUT 120)
+if(TARGET mimalloc-test)
+  mi_add_test(NAME mt-reclaim-target SOURCES test-mt-reclaim-target.c LIBS mimalloc-test LABELS mt reuse
+              TIMEOUT 60)
+endif()
