@@ -67,18 +67,18 @@ thread_churn      thread_churn       12000  1500   40  -       -
 large_blocks      large_blocks        1500   200   10  -       -
 fragmentation     fragmentation         48     8    2  -       -
 refcount          refcount           30000  4000  100  -       -
-large_zeroed      large_zeroed        2000   300    8  -       -
-size_churn        size_churn            40     8    1  -       -
+large_zeroed      large_zeroed         300   100    8  -       -
+size_churn        size_churn            15     4    1  -       -
 exit_one          exit_one             500   100    5  -       -
-exit_one_long     exit_one            5000   500   10  -       -
-mstress           stress                50    10    2  2,20000 -
-xstress           stress                 8     2    1  32,3000 -
-xstress_rof       stress                 8     2    1  32,3000 MIMALLOC_ABANDONED_RECLAIM_ON_FREE=1
+exit_one_long     exit_one            2000   300   10  -       -
+mstress           stress                50    10    2  2,60000 -
+xstress           stress                40     8    1  32,3000 -
+xstress_rof       stress                40     8    1  32,3000 MIMALLOC_ABANDONED_RECLAIM_ON_FREE=1
 compile           compile.sh             1     1    1  -       -
 interp            interp.py             40     8    1  -       PYTHONMALLOC=malloc
 "
 case "$mode" in
-  full) column=2; default_reps=5; timeout=120; callgrind_count=200000 ;;
+  full) column=2; default_reps=5; timeout=180; callgrind_count=200000 ;;
   quick) column=3; default_reps=3; timeout=60; callgrind_count=100000 ;;
   smoke) column=4; default_reps=1; timeout=60; callgrind_count=2000 ;;
 esac
