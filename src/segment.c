@@ -118,7 +118,9 @@ static bool mi_bits_any(const uint64_t* bits, size_t index, size_t count) {
 // ---------------------------------------------------------------------------
 // Purging free spans after a delay
 // ---------------------------------------------------------------------------
-// The list is kept in order of expiry: a (re)scheduled segment goes to the end.
+// A (re)scheduled segment goes to the end of the list, so the list is in order
+// of scheduling; with the longer wait of large spans a segment near the front
+// can hold back the purge of those behind it by at most that wait.
 static void mi_purge_list_add(mi_segment_t* segment, mi_segments_tld_t* tld) {
   if (segment->in_purge_list) {
     if (tld->purge_last == segment)
