@@ -461,7 +461,8 @@ typedef enum mi_option_e {
   mi_option_guarded_sample_seed        = 34,  // seed for the guard sampling
   mi_option_target_segments_per_thread = 35,  // try to keep a thread's segment count near N
   mi_option_generic_collect            = 36,  // collect the heap every N slow-path allocations
-  _mi_option_last                      = 37,
+  mi_option_allow_thp                  = 37,  // transparent huge pages for large OS regions (0: off for the process)
+  _mi_option_last                      = 38,
   // older names, kept for source compatibility
   mi_option_large_os_pages        = mi_option_allow_large_os_pages,
   mi_option_eager_region_commit   = mi_option_arena_eager_commit,

@@ -305,14 +305,23 @@ bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segme
   return found;
 }
 
+// May a thread freeing into an abandoned (non-huge) segment take it over? A
+// thread that mostly frees must not hoard other threads' segments: it keeps
+// the reclaimed ones at most about half of what it owns and, with
+// `target_segments_per_thread` N > 0, stops taking segments over once it owns N.
+static bool mi_reclaim_on_free_allowed(const mi_segments_tld_t* tld) {
+  if (tld->reclaim_count * 2 > tld->count)
+    return false;
+  long target = mi_option_get(mi_option_target_segments_per_thread);
+  return (target <= 0 || tld->count < (size_t)target);
+}
+
 // A thread freeing a block into an abandoned segment tries to take it over.
 // Returns true if it now owns the segment (which is adopted into `heap`).
 bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap) {
   mi_segments_tld_t* tld = &heap->tld->segments;
-  // A thread that mostly frees must not hoard other threads' segments: keep
-  // the reclaimed ones at most about half of what it owns (huge segments are
-  // freed at once, so they do not count).
-  if (!mi_segment_is_huge(segment) && tld->reclaim_count * 2 > tld->count)
+  // Huge segments are freed at once, so they do not count.
+  if (!mi_segment_is_huge(segment) && !mi_reclaim_on_free_allowed(tld))
     return false;
   // Sub-processes never exchange segments. `subproc` is immutable after the
   // segment is created, and the caller's live block keeps the segment mapped.

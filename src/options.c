@@ -71,8 +71,9 @@ static mi_option_desc_t mi_options[_mi_option_last] = {
     MI_OPTION(guarded_precise, 0, false),
     MI_OPTION(guarded_sample_rate, 0, false),
     MI_OPTION(guarded_sample_seed, 0, false),
-    MI_OPTION(target_segments_per_thread, 0, false),
+    MI_OPTION(target_segments_per_thread, 0, true),
     MI_OPTION(generic_collect, 10000, true),
+    MI_OPTION(allow_thp, 1, true),
 };
 
 static void mi_option_init(mi_option_desc_t* desc);

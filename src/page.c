@@ -321,6 +321,10 @@ static mi_page_t* mi_page_queue_find_free(mi_heap_t* heap, mi_page_queue_t* queu
   mi_stat_counter_increase(heap->tld->stats.page_searches, searched);
   if (page == NULL) {
     _mi_heap_collect_retired(heap, false);
+    // Pages adopted from abandoned segments come before a fresh page.
+    if (first_try && _mi_segment_reclaim_for_page(heap, queue->block_size, &heap->tld->segments) &&
+        queue->first != NULL)
+      return mi_page_queue_find_free(heap, queue, false);
     page = mi_page_fresh(heap, queue);
     if (page == NULL && first_try)
       page = mi_page_queue_find_free(heap, queue, false);

@@ -97,6 +97,7 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
                            mi_stats_t* stats);
 void _mi_os_free(void* base, size_t size, mi_stats_t* stats);
 void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats);
+void _mi_os_thp_consider(void* start, size_t size, bool one_block);
 mi_msecs_t _mi_clock_now(void);
 
 // arena.c: arenas are regions of reserved or program-provided memory that
@@ -140,6 +141,7 @@ size_t _mi_segment_size_of_page(const mi_page_t* page);
 // abandon.c: the abandoned set, abandon, claim and reclaim
 void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld);
 bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segments_tld_t* tld);
+bool _mi_segment_reclaim_for_page(mi_heap_t* heap, size_t block_size, mi_segments_tld_t* tld);
 bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap);
 size_t _mi_abandoned_reclaim_all(mi_heap_t* heap);
 size_t _mi_abandoned_count(mi_subproc_t* subproc);
