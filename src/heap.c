@@ -24,6 +24,9 @@ void _mi_heap_init(mi_heap_t* heap, mi_tld_t* tld, mi_arena_id_t arena_id, bool 
   heap->pages[MI_BIN_FULL].block_size = MI_QUEUE_FULL_SIZE;
   heap->next = tld->heaps;
   tld->heaps = heap;
+#if MI_GUARDED
+  _mi_heap_guarded_init(heap);
+#endif
 }
 
 // Visit every page of the heap; stops when `fn` returns false.
@@ -197,10 +200,27 @@ void mi_heap_delete(mi_heap_t* heap) {
   mi_heap_free_struct(heap);
 }
 
+#if MI_TRACK_ENABLED
+// A block still live when its heap is destroyed leaves the program as well.
+static bool mi_heap_block_track_free(const mi_heap_t* heap, const mi_heap_area_t* area, void* block,
+                                     size_t size, void* arg) {
+  (void)heap, (void)area, (void)arg;
+  mi_track_free(block, size);
+  return true;
+}
+#endif
+
 static bool mi_heap_page_destroy(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page, void* arg) {
   (void)arg;
   (void)queue;
   _mi_page_use_delayed_free(page, MI_NEVER_DELAYED_FREE, false);
+#if MI_TRACK_ENABLED
+  mi_heap_area_t area;
+  _mi_heap_area_init(&area, page);
+  _mi_heap_area_visit_blocks(&area, page, &mi_heap_block_track_free, NULL);
+#endif
+  mi_page_guard_release(page);
+  mi_track_mem_undefined(page->page_start, (size_t)page->reserved * page->block_size);
   if (page->block_size > MI_LARGE_OBJ_SIZE_MAX)
     mi_stat_decrease(heap->tld->stats.malloc_huge, page->block_size);
   if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX) {
@@ -308,7 +328,7 @@ bool _mi_heap_area_visit_blocks(const mi_heap_area_t* area, mi_page_t* page, mi_
   uint8_t* start = page->page_start;
   mi_heap_t* heap = mi_page_heap(page);
   if (page->capacity == 1)
-    return visitor(heap, area, start, bsize, arg);
+    return visitor(heap, area, start, bsize - mi_page_guard_size(page), arg);
   uint64_t free_map[MI_PAGE_BLOCKS_MAX / 64];
   size_t words = _mi_divide_up(page->capacity, 64);
   memset(free_map, 0, words * sizeof(uint64_t));
@@ -349,15 +369,4 @@ bool mi_heap_visit_blocks(const mi_heap_t* heap, bool visit_blocks, mi_block_vis
     return false;
   mi_visit_args_t args = {visit_blocks, visitor, arg};
   return _mi_heap_visit_pages((mi_heap_t*)heap, &mi_heap_page_visit, &args);
-}
-
-// Guarded allocation (blocks placed against a guard page) is a debugging
-// build mode of mimalloc that this library does not provide; as in
-// mimalloc's builds without it, the sampling settings have no effect.
-void mi_heap_guarded_set_sample_rate(mi_heap_t* heap, size_t sample_rate, size_t seed) {
-  (void)heap, (void)sample_rate, (void)seed;
-}
-
-void mi_heap_guarded_set_size_bound(mi_heap_t* heap, size_t min, size_t max) {
-  (void)heap, (void)min, (void)max;
 }

@@ -25,6 +25,9 @@ written next to the fields they constrain.
 #ifndef MI_TESTING
 #define MI_TESTING 0
 #endif
+#ifndef MI_GUARDED
+#define MI_GUARDED 0
+#endif
 
 #if INTPTR_MAX != INT64_MAX
 #error "mimalloc: this implementation supports 64-bit platforms only"
@@ -124,7 +127,7 @@ typedef struct mi_page_s {
     } x;
   } flags;
   uint8_t heap_tag; // tag of the heap the page was made for (for visiting)
-  uint8_t reserved_pad;
+  uint8_t is_guarded; // MI_GUARDED: the page's single block ends at a protected guard page (owner only)
 
   // Blocks (owner only, except `xthread_free` and `xheap`).
   uint32_t capacity; // blocks made available so far (lazily extended); <= reserved
@@ -259,6 +262,14 @@ struct mi_heap_s {
   struct mi_heap_s* next;  // the thread's heaps
   bool no_reclaim;         // this heap does not reclaim abandoned segments
   uint8_t tag;
+#if MI_GUARDED
+  // Sampling of guarded allocations (guarded.c): every `guarded_sample_rate`-th
+  // allocation with a size in [guarded_size_min, guarded_size_max]; 0 = never.
+  size_t guarded_sample_rate;
+  size_t guarded_sample_count; // allocations in range left until the next guarded one; >= 1 while rate > 0
+  size_t guarded_size_min;
+  size_t guarded_size_max;
+#endif
   mi_page_t* pages_free_direct[MI_PAGES_DIRECT]; // by word size: a page with free blocks, or the empty page
   mi_page_queue_t pages[MI_BIN_COUNT];           // by bin; MI_BIN_FULL holds full pages
 };
