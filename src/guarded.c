@@ -73,8 +73,7 @@ void* _mi_heap_malloc_guarded(mi_heap_t* heap, size_t size, bool zero) {
   if (_mi_prim_protect(guard, os_page, true) != 0) {
     _mi_warning_message("unable to protect the guard page of a guarded block at %p\n", (void*)block);
   } else {
-    page->is_guarded = 1;
-    mi_track_mem_noaccess(guard, os_page);
+    page->is_guarded = 1; // a checker's own report would pre-empt the fault: the page stays tracked as is
   }
   mi_stat_counter_increase(heap->tld->stats.malloc_guarded_count, 1);
   return (guard - obj_size);
@@ -83,7 +82,6 @@ void* _mi_heap_malloc_guarded(mi_heap_t* heap, size_t size, bool zero) {
 void _mi_page_guard_release(mi_page_t* page) {
   const size_t os_page = _mi_os_page_size();
   uint8_t* guard = page->page_start + page->block_size - os_page;
-  mi_track_mem_undefined(guard, os_page);
   if (_mi_prim_protect(guard, os_page, false) != 0)
     _mi_error_message(EFAULT, "unable to unprotect the guard page at %p\n", (void*)guard);
   page->is_guarded = 0;

@@ -52,7 +52,7 @@ if(TARGET mimalloc-static)
                 LIBS mimalloc-static
                 LABELS fuzz
                 TIMEOUT 600
-                ARGS -runs=40000 -seed=1 -max_len=2048)
+                ARGS -runs=8000 -seed=1 -max_len=2048)
     target_compile_options(test-fuzz-api PRIVATE -fsanitize=fuzzer)
     target_link_options(test-fuzz-api PRIVATE -fsanitize=fuzzer)
   else()
