@@ -13,7 +13,8 @@ what the checker prints and judges it.
                      with live blocks, cross-thread frees, huge blocks (and,
                      with valgrind, libc functions that allocate: getline,
                      strdup, qsort, fopen, mixed with mi_free)
-                     -> no report at all, and the checker saw our blocks
+                     -> no report at all, the checker saw our blocks, and
+                     (valgrind) none is left in use at exit
   overflow           one byte written just past mi_usable_size, into the free
                      neighbour block                          -> one report
   use-after-free     a byte read from a freed block           -> one report
@@ -322,8 +323,10 @@ static int mi_test_spawn(const char* mode, size_t* len) {
     close(fds[0]);
     close(fds[1]);
 #if defined(MI_TEST_VALGRIND)
-    execl(MI_TEST_VALGRIND, MI_TEST_VALGRIND, "--error-exitcode=99", "--leak-check=no",
-          "--soname-synonyms=somalloc=*mimalloc*", self, mode, (char*)NULL);
+    // The soname synonym keeps valgrind from putting its own malloc in place of ours.
+    execl(MI_TEST_VALGRIND, MI_TEST_VALGRIND, "--error-exitcode=99", "--leak-check=full",
+          "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite", "--soname-synonyms=somalloc=*mimalloc*",
+          self, mode, (char*)NULL);
 #else
     execl(self, self, mode, (char*)NULL);
 #endif
@@ -373,6 +376,8 @@ int main(int argc, char** argv) {
   bool clean_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 #if defined(MI_TEST_VALGRIND)
   clean_ok = clean_ok && mi_test_output_has("ERROR SUMMARY: 0 errors");
+  // Every block left the program: also those of destroyed heaps.
+  clean_ok = clean_ok && mi_test_output_has("in use at exit: 0 bytes in 0 blocks");
   // The checker saw our blocks: its heap summary counts them.
   const char* usage = strstr(mi_test_output, "total heap usage: ");
   long allocs = 0;
