@@ -180,7 +180,10 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
 
 void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) {
   mi_block_t* block = (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p);
-  mi_page_guard_release(page);
+#if MI_GUARDED
+  if (mi_unlikely(page->is_guarded != MI_GUARD_NONE) && _mi_page_guard_free(page, block, is_local))
+    return;
+#endif
   mi_track_free(block, mi_page_usable_block_size(page));
   if (is_local)
     mi_free_block_local(page, block);

@@ -10,6 +10,11 @@ every `guarded_sample_rate`-th allocation with a size in
 `guarded_precise` the object ends exactly at the guard page; otherwise its
 size is rounded up to 16 bytes so the pointer stays 16-byte aligned.
 
+A guarded block its owner frees stays in a small per-heap quarantine with
+all of its memory protected, so a use after free faults as well; the oldest
+is really freed when the quarantine is full, when the heap is collected with
+force (also at thread exit) and when it is deleted.
+
 Without MI_GUARDED the settings are accepted and have no effect, as in
 mimalloc builds without guarded allocation.
 -----------------------------------------------------------------------------*/
@@ -73,18 +78,63 @@ void* _mi_heap_malloc_guarded(mi_heap_t* heap, size_t size, bool zero) {
   if (_mi_prim_protect(guard, os_page, true) != 0) {
     _mi_warning_message("unable to protect the guard page of a guarded block at %p\n", (void*)block);
   } else {
-    page->is_guarded = 1; // a checker's own report would pre-empt the fault: the page stays tracked as is
+    page->is_guarded = MI_GUARD_LIVE; // a checker's own report would pre-empt the fault: no tracking change
   }
   mi_stat_counter_increase(heap->tld->stats.malloc_guarded_count, 1);
   return (guard - obj_size);
 }
 
+// Make a guarded page's memory accessible again: the guard page, and for a
+// quarantined block the whole block.
 void _mi_page_guard_release(mi_page_t* page) {
   const size_t os_page = _mi_os_page_size();
-  uint8_t* guard = page->page_start + page->block_size - os_page;
-  if (_mi_prim_protect(guard, os_page, false) != 0)
-    _mi_error_message(EFAULT, "unable to unprotect the guard page at %p\n", (void*)guard);
-  page->is_guarded = 0;
+  uint8_t* end = page->page_start + page->block_size;
+  uint8_t* start = (page->is_guarded == MI_GUARD_QUARANTINED ? page->page_start : end - os_page);
+  if (_mi_prim_protect(start, (size_t)(end - start), false) != 0)
+    _mi_error_message(EFAULT, "unable to unprotect guarded memory at %p\n", (void*)start);
+  page->is_guarded = MI_GUARD_NONE;
+}
+
+// Free the oldest block of the heap's quarantine for real.
+static void mi_heap_guarded_evict(mi_heap_t* heap) {
+  mi_assert_internal(heap->guarded_quarantine_count > 0);
+  mi_block_t* block = heap->guarded_quarantine[heap->guarded_quarantine_first];
+  heap->guarded_quarantine_first = (heap->guarded_quarantine_first + 1) % MI_GUARDED_QUARANTINE;
+  heap->guarded_quarantine_count--;
+  mi_page_t* page = _mi_ptr_page(block);
+  mi_assert_internal(page->is_guarded == MI_GUARD_QUARANTINED);
+  _mi_page_guard_release(page);
+  _mi_free_generic(_mi_ptr_segment(block), page, true, block);
+}
+
+void _mi_heap_guarded_flush(mi_heap_t* heap) {
+  while (heap->guarded_quarantine_count > 0)
+    mi_heap_guarded_evict(heap);
+}
+
+// A guarded block is freed. The owner keeps it in its heap's quarantine with
+// all of it inaccessible, so a use after free faults at the access; a free
+// of a block already there is a double free and leaves it alone. Returns
+// true if the free is done; false if the block is to be freed as usual (a
+// remote free: the guard page is released first).
+bool _mi_page_guard_free(mi_page_t* page, mi_block_t* block, bool is_local) {
+  if (page->is_guarded == MI_GUARD_QUARANTINED) {
+    _mi_error_message(EAGAIN, "mi_free: double free of the guarded block at %p\n", (void*)block);
+    return true;
+  }
+  mi_heap_t* heap = mi_page_heap(page);
+  const size_t os_page = _mi_os_page_size();
+  if (!is_local || heap == NULL || _mi_prim_protect(page->page_start, page->block_size - os_page, true) != 0) {
+    _mi_page_guard_release(page);
+    return false;
+  }
+  page->is_guarded = MI_GUARD_QUARANTINED;
+  if (heap->guarded_quarantine_count == MI_GUARDED_QUARANTINE)
+    mi_heap_guarded_evict(heap);
+  size_t last = (heap->guarded_quarantine_first + heap->guarded_quarantine_count) % MI_GUARDED_QUARANTINE;
+  heap->guarded_quarantine[last] = block;
+  heap->guarded_quarantine_count++;
+  return true;
 }
 
 #else

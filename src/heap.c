@@ -75,6 +75,10 @@ static void mi_heap_collect_ex(mi_heap_t* heap, mi_collect_t collect) {
   if (heap == NULL || !mi_heap_is_initialized(heap))
     return;
   bool force = (collect >= MI_COLLECT_FORCE);
+#if MI_GUARDED
+  if (force)
+    _mi_heap_guarded_flush(heap);
+#endif
   _mi_deferred_free(heap, force);
   // The main thread's forced collection also takes over what exited threads left behind.
   if (collect == MI_COLLECT_FORCE && mi_heap_is_backing(heap) && _mi_is_main_thread() && !heap->no_reclaim) {
@@ -196,6 +200,9 @@ void mi_heap_delete(mi_heap_t* heap) {
     mi_heap_collect(heap, false);
     return;
   }
+#if MI_GUARDED
+  _mi_heap_guarded_flush(heap);
+#endif
   mi_heap_absorb(heap->tld->heap_backing, heap);
   mi_heap_free_struct(heap);
 }
@@ -321,7 +328,7 @@ void _mi_heap_area_init(mi_heap_area_t* area, mi_page_t* page) {
 // Visit the live blocks of a page: mark the free ones in a bitmap first.
 bool _mi_heap_area_visit_blocks(const mi_heap_area_t* area, mi_page_t* page, mi_block_visit_fun* visitor,
                                 void* arg) {
-  if (page == NULL || page->used == 0)
+  if (page == NULL || page->used == 0 || mi_page_is_quarantined(page))
     return true;
   _mi_page_free_collect(page, true);
   size_t bsize = page->block_size;

@@ -12,6 +12,9 @@ Guarded allocation (library built with MI_GUARDED).
 - Guard pages are released when a block goes back: after guarded blocks are
   freed (locally, by another thread, through realloc) or their heap is
   destroyed, the memory is reused by ordinary blocks written in full.
+- Use after free: a freed guarded block faults on access while it is in its
+  heap's quarantine (8 blocks; a forced collection empties it); freeing it
+  again is reported as a double free and changes nothing.
 - calloc, aligned allocation and heap visiting work on guarded blocks.
 -----------------------------------------------------------------------------*/
 #include <pthread.h>
@@ -135,6 +138,29 @@ int main(void) {
   CHECK(((uintptr_t)a % 256) == 0 && mi_usable_size(a) >= 200);
   memset(a, 1, mi_usable_size(a));
   mi_free(a);
+
+  // Use after free: a freed guarded block stays inaccessible while it is in
+  // the quarantine; a second free is reported and changes nothing; the
+  // quarantine gives blocks back oldest first and on a forced collection.
+  mi_option_enable(mi_option_show_errors);
+  char* freed = (char*)mi_heap_malloc(heap, 100);
+  memset(freed, 1, 100);
+  mi_free(freed);
+  CHECKF(mi_test_faults_at(freed, false), "reading a freed guarded block did not fault");
+  CHECKF(mi_test_faults_at(freed + 50, true), "writing a freed guarded block did not fault");
+  mi_test_capture_begin();
+  mi_free(freed);
+  mi_test_capture_end();
+  CHECKF(strstr(mi_test_captured(), "double free of the guarded block") != NULL, "no report: \"%s\"",
+         mi_test_captured());
+  for (size_t i = 0; i < 8; i++)
+    mi_free(mi_heap_malloc(heap, 200)); // pushes `freed` out of the quarantine of 8
+  CHECKF(!mi_test_faults_at(freed, false), "a block out of the quarantine is still protected");
+  char* last = (char*)mi_heap_malloc(heap, 300);
+  mi_free(last);
+  CHECK(mi_test_faults_at(last, false));
+  mi_heap_collect(heap, true);
+  CHECKF(!mi_test_faults_at(last, false), "a forced collection left a block in the quarantine");
 
   // Visiting a heap of guarded blocks.
   void* live[20];

@@ -426,6 +426,8 @@ static inline size_t mi_page_usable_block_size(const mi_page_t* page) { return p
 void _mi_heap_guarded_init(mi_heap_t* heap);
 void* _mi_heap_malloc_guarded(mi_heap_t* heap, size_t size, bool zero);
 void _mi_page_guard_release(mi_page_t* page);
+bool _mi_page_guard_free(mi_page_t* page, mi_block_t* block, bool is_local);
+void _mi_heap_guarded_flush(mi_heap_t* heap);
 
 // Is this allocation one of the sampled ones? Counts the allocations in range.
 static inline bool mi_heap_guarded_sample(mi_heap_t* heap, size_t size) {
@@ -441,10 +443,12 @@ static inline bool mi_heap_guarded_sample(mi_heap_t* heap, size_t size) {
 
 // The guard page at the end of a guarded block is not part of its usable size.
 static inline size_t mi_page_guard_size(const mi_page_t* page) {
-  return (page->is_guarded ? _mi_os_page_size() : 0);
+  return (page->is_guarded != MI_GUARD_NONE ? _mi_os_page_size() : 0);
 }
 
-// Unprotect the guard page before the block goes back (free, heap destroy).
+#define mi_page_is_quarantined(page) ((page)->is_guarded == MI_GUARD_QUARANTINED)
+
+// Unprotect a guarded page before its memory goes back (heap destroy).
 #define mi_page_guard_release(page)                                                                          \
   do {                                                                                                       \
     if (mi_unlikely((page)->is_guarded))                                                                     \
@@ -452,6 +456,7 @@ static inline size_t mi_page_guard_size(const mi_page_t* page) {
   } while (0)
 #else
 #define mi_page_guard_size(page) ((size_t)0)
+#define mi_page_is_quarantined(page) (false)
 #define mi_page_guard_release(page) ((void)0)
 #endif
 
