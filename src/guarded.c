@@ -124,7 +124,8 @@ bool _mi_page_guard_free(mi_page_t* page, mi_block_t* block, bool is_local) {
   }
   mi_heap_t* heap = mi_page_heap(page);
   const size_t os_page = _mi_os_page_size();
-  if (!is_local || heap == NULL || _mi_prim_protect(page->page_start, page->block_size - os_page, true) != 0) {
+  if (!is_local || heap == NULL ||
+      _mi_prim_protect(page->page_start, page->block_size - os_page, true) != 0) {
     _mi_page_guard_release(page);
     return false;
   }

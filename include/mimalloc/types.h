@@ -138,7 +138,7 @@ typedef struct mi_page_s {
                            // if its block needed it (the block hand-off orders the write)
     } x;
   } flags;
-  uint8_t heap_tag; // tag of the heap the page was made for (for visiting)
+  uint8_t heap_tag;   // tag of the heap the page was made for (for visiting)
   uint8_t is_guarded; // mi_guard_state_t (MI_GUARDED builds; always MI_GUARD_NONE otherwise)
 
   // Blocks (owner only, except `xthread_free` and `xheap`).
