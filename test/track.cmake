@@ -61,7 +61,7 @@ if(TARGET mimalloc-static)
                 LIBS mimalloc-static
                 LABELS fuzz
                 TIMEOUT 300
-                ARGS 400
+                ARGS 200
                 DEFINITIONS MI_TEST_FUZZ_STANDALONE=1)
   endif()
 endif()
