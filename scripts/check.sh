@@ -3,11 +3,13 @@
 #   release  (gcc, -O3, MI_DEBUG=0, -Werror)
 #   debug    (gcc, MI_DEBUG=2, -Werror)
 #   tsan     (clang, ThreadSanitizer, all tests except the 'override' label)
-# and, after the release workflow, a smoke run of the benchmark driver.
+# and, after the release workflow, a smoke run of the benchmark driver; then
+# the asan preset (clang, AddressSanitizer with MI_TRACK_ASAN), reduced to
+# the tests of labels track, fuzz and guarded (the libFuzzer run is bounded).
 # Stops at the first failure with a non-zero exit status and prints a summary.
 #
 # Usage: scripts/check.sh [--quick] [--fresh]
-#   --quick   run only the release workflow
+#   --quick   run only the release workflow (no asan step)
 #   --fresh   reconfigure each build tree from scratch (cmake --fresh)
 # Logs go to build/logs/<preset>.log.
 set -euo pipefail
@@ -17,10 +19,11 @@ usage() {
 }
 
 presets=(release debug tsan)
+asan_step=1
 fresh=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --quick) presets=(release) ;;
+    --quick) presets=(release); asan_step=0 ;;
     --fresh) fresh=(--fresh) ;;
     -h|--help) usage; exit 0 ;;
     *) echo "check.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -50,7 +53,7 @@ print_summary() {
   fi
   echo "  total time: $(( $(date +%s) - started ))s"
   if [[ $status -eq 0 ]]; then
-    echo "  result: PASS (${#presets[@]} workflow(s): ${presets[*]})"
+    echo "  result: PASS (${#presets[@]} workflow(s): ${presets[*]}$( ((asan_step)) && echo "; asan: track, fuzz, guarded"))"
   else
     echo "  result: FAIL (exit status $status)"
   fi
@@ -77,3 +80,19 @@ for preset in "${presets[@]}"; do
     current=""
   fi
 done
+
+if [[ $asan_step -eq 1 ]]; then
+  # The full asan suite takes far longer than CI allows on 2 cores; the
+  # tracking, fuzzing and guarded tests are the ones this preset is for.
+  current="asan"
+  echo "==> asan preset (labels track, fuzz, guarded)"
+  begin=$(date +%s)
+  {
+    cmake --preset asan "${fresh[@]}" &&
+      cmake --build --preset asan --target test-track-asan test-fuzz-api test-guarded &&
+      ctest --preset asan -L 'track|fuzz|guarded'
+  } 2>&1 | tee "$log_dir/asan.log"
+  counts=$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$log_dir/asan.log" | tail -n 1 || true)
+  summary+=("asan: ok in $(( $(date +%s) - begin ))s${counts:+ -- $counts}")
+  current=""
+fi

@@ -32,6 +32,7 @@ inline void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size,
   }
   mi_stat_increase(heap->tld->stats.malloc_requested, size);
 #endif
+  mi_track_malloc(block, mi_page_usable_block_size(page), zero && page->free_is_zero);
   if (mi_unlikely(zero)) {
     if (page->free_is_zero)
       block->next = NULL; // the rest of the block is fresh, zeroed memory
@@ -48,6 +49,10 @@ void* _mi_malloc_fail(size_t size) {
 }
 
 static inline void* mi_heap_malloc_small_zero(mi_heap_t* heap, size_t size, bool zero) {
+#if MI_GUARDED
+  if (mi_heap_guarded_sample(heap, size))
+    return _mi_heap_malloc_guarded(heap, size, zero);
+#endif
   mi_page_t* page = _mi_heap_get_free_small_page(heap, size);
   return _mi_page_malloc_zero(heap, page, size, zero);
 }
@@ -57,6 +62,10 @@ inline void* _mi_heap_malloc_zero_ex(mi_heap_t* heap, size_t size, bool zero, si
     return mi_heap_malloc_small_zero(heap, size, zero);
   if (mi_unlikely(size > MI_MAX_ALLOC_SIZE))
     return _mi_malloc_fail(size);
+#if MI_GUARDED
+  if (huge_alignment == 0 && mi_heap_guarded_sample(heap, size))
+    return _mi_heap_malloc_guarded(heap, size, zero);
+#endif
   return _mi_malloc_generic(heap, size, zero, huge_alignment);
 }
 

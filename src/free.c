@@ -183,6 +183,11 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
 
 void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) {
   mi_block_t* block = (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p);
+#if MI_GUARDED
+  if (mi_unlikely(page->is_guarded != MI_GUARD_NONE) && _mi_page_guard_free(page, block, is_local))
+    return;
+#endif
+  mi_track_free(block, mi_page_usable_block_size(page));
   if (is_local)
     mi_free_block_local(page, block);
   else
@@ -226,6 +231,7 @@ void mi_free(void* p) mi_attr_noexcept {
     // Fast path: the owner frees into a page that is not full and has no aligned blocks.
     mi_block_t* const block = (mi_block_t*)p;
     mi_free_stats(page);
+    mi_track_free(block, mi_page_usable_block_size(page));
     mi_block_set_next(block, page->local_free);
     page->local_free = block;
     if (mi_unlikely(--page->used == 0) && page->retire_expire == 0)
@@ -288,7 +294,7 @@ size_t _mi_usable_size(const void* p, const char* msg) {
   if (mi_likely(!mi_page_has_aligned(page)))
     return page->block_size;
   const mi_block_t* block = _mi_page_ptr_unalign(page, p);
-  return page->block_size - (size_t)((const uint8_t*)p - (const uint8_t*)block);
+  return page->block_size - mi_page_guard_size(page) - (size_t)((const uint8_t*)p - (const uint8_t*)block);
 }
 
 size_t mi_usable_size(const void* p) mi_attr_noexcept { return _mi_usable_size(p, "mi_usable_size"); }

@@ -176,6 +176,7 @@ void _mi_page_init(mi_heap_t* heap, mi_page_t* page, size_t block_size) {
   page->flags.full_aligned = 0;
   page->next = page->prev = NULL;
   mi_atomic_store_relaxed(&page->xthread_free, mi_tf_make(NULL, MI_NO_DELAYED_FREE));
+  mi_track_mem_noaccess(page->page_start, (size_t)page->reserved * block_size); // no block is live yet
   mi_stat_increase(heap->tld->stats.pages, 1);
   if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
     mi_stat_increase(heap->tld->stats.page_bins[_mi_bin(block_size)], 1);
@@ -215,6 +216,7 @@ void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue) {
   if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
     mi_stat_decrease(heap->tld->stats.page_bins[_mi_bin(page->block_size)], 1);
   mi_page_set_heap(page, NULL);
+  mi_track_mem_undefined(page->page_start, (size_t)page->reserved * page->block_size); // back to the segment
   _mi_segment_page_free(page, tld);
 }
 

@@ -12,6 +12,7 @@ it ends by poisoning the segment owner field (see ownership.h).
 #include <errno.h>
 #include "types.h"
 #include "prim.h"
+#include "track.h"
 
 #define mi_likely(x) __builtin_expect(!!(x), 1)
 #define mi_unlikely(x) __builtin_expect(!!(x), 0)
@@ -422,8 +423,64 @@ static inline mi_page_queue_t* mi_page_queue(const mi_heap_t* heap, size_t size)
   return &((mi_heap_t*)heap)->pages[_mi_bin(size)];
 }
 
-static inline mi_block_t* mi_block_next(const mi_block_t* block) { return block->next; }
-static inline void mi_block_set_next(mi_block_t* block, mi_block_t* next) { block->next = next; }
+// The link of a free block. In tracking builds the link word is made
+// accessible for the access only: to the program a free block is no-access.
+static inline mi_block_t* mi_block_next(const mi_block_t* block) {
+  mi_track_mem_defined(block, sizeof(mi_block_t));
+  mi_block_t* next = block->next;
+  mi_track_mem_noaccess(block, sizeof(mi_block_t));
+  return next;
+}
+
+static inline void mi_block_set_next(mi_block_t* block, mi_block_t* next) {
+  mi_track_mem_undefined(block, sizeof(mi_block_t));
+  block->next = next;
+  mi_track_mem_noaccess(block, sizeof(mi_block_t));
+}
+
+// The bytes of a block the program may use (a block's usable size).
+static inline size_t mi_page_usable_block_size(const mi_page_t* page) { return page->block_size; }
+
+// ---------------------------------------------------------------------------
+// Guarded allocation (MI_GUARDED builds only; see guarded.c)
+// ---------------------------------------------------------------------------
+#if MI_GUARDED
+void _mi_heap_guarded_init(mi_heap_t* heap);
+void* _mi_heap_malloc_guarded(mi_heap_t* heap, size_t size, bool zero);
+void _mi_page_guard_release(mi_page_t* page);
+bool _mi_page_guard_free(mi_page_t* page, mi_block_t* block, bool is_local);
+void _mi_heap_guarded_flush(mi_heap_t* heap);
+
+// Is this allocation one of the sampled ones? Counts the allocations in range.
+static inline bool mi_heap_guarded_sample(mi_heap_t* heap, size_t size) {
+  if (mi_likely(heap->guarded_sample_rate == 0) || size < heap->guarded_size_min ||
+      size > heap->guarded_size_max)
+    return false;
+  mi_assert_internal(heap->guarded_sample_count >= 1);
+  if (--heap->guarded_sample_count > 0)
+    return false;
+  heap->guarded_sample_count = heap->guarded_sample_rate;
+  return true;
+}
+
+// The guard page at the end of a guarded block is not part of its usable size.
+static inline size_t mi_page_guard_size(const mi_page_t* page) {
+  return (page->is_guarded != MI_GUARD_NONE ? _mi_os_page_size() : 0);
+}
+
+#define mi_page_is_quarantined(page) ((page)->is_guarded == MI_GUARD_QUARANTINED)
+
+// Unprotect a guarded page before its memory goes back (heap destroy).
+#define mi_page_guard_release(page)                                                                          \
+  do {                                                                                                       \
+    if (mi_unlikely((page)->is_guarded))                                                                     \
+      _mi_page_guard_release(page);                                                                          \
+  } while (0)
+#else
+#define mi_page_guard_size(page) ((size_t)0)
+#define mi_page_is_quarantined(page) (false)
+#define mi_page_guard_release(page) ((void)0)
+#endif
 
 static inline bool mi_segment_is_huge(const mi_segment_t* segment) {
   return (segment->kind == MI_SEGMENT_HUGE);

@@ -25,6 +25,9 @@ written next to the fields they constrain.
 #ifndef MI_TESTING
 #define MI_TESTING 0
 #endif
+#ifndef MI_GUARDED
+#define MI_GUARDED 0
+#endif
 
 #if INTPTR_MAX != INT64_MAX
 #error "mimalloc: this implementation supports 64-bit platforms only"
@@ -75,6 +78,9 @@ written next to the fields they constrain.
 // The direct page table covers sizes up to MI_SMALL_SIZE_MAX (1 KiB) by words.
 #define MI_PAGES_DIRECT (MI_SMALL_WSIZE_MAX + 1)
 
+// Freed guarded blocks a heap keeps inaccessible before reusing them.
+#define MI_GUARDED_QUARANTINE (8)
+
 // Blocks per page are bounded by 512 KiB / 16 bytes = 32768.
 #define MI_PAGE_BLOCKS_MAX (MI_MEDIUM_PAGE_SIZE / MI_MAX_ALIGN_SIZE)
 
@@ -97,6 +103,15 @@ typedef enum mi_delayed_e {
 } mi_delayed_t;
 
 #define MI_DELAYED_MASK ((uintptr_t)3)
+
+// Guarded pages (MI_GUARDED) hold a single block that ends at a protected
+// OS page. A guarded block the owner frees is kept in its heap's quarantine,
+// all of it inaccessible, before it really goes back.
+typedef enum mi_guard_state_e {
+  MI_GUARD_NONE = 0,       // an ordinary page
+  MI_GUARD_LIVE = 1,       // the block is live; its last OS page is protected
+  MI_GUARD_QUARANTINED = 2 // the block is freed and in quarantine; all of it is protected
+} mi_guard_state_t;
 
 // A page holds blocks of one size. The same struct describes every slice of a
 // segment: the first slice of a span carries the span's data (`slice_count`),
@@ -123,8 +138,8 @@ typedef struct mi_page_s {
                            // if its block needed it (the block hand-off orders the write)
     } x;
   } flags;
-  uint8_t heap_tag; // tag of the heap the page was made for (for visiting)
-  uint8_t reserved_pad;
+  uint8_t heap_tag;   // tag of the heap the page was made for (for visiting)
+  uint8_t is_guarded; // mi_guard_state_t (MI_GUARDED builds; always MI_GUARD_NONE otherwise)
 
   // Blocks (owner only, except `xthread_free` and `xheap`).
   uint32_t capacity; // blocks made available so far (lazily extended); <= reserved
@@ -260,6 +275,17 @@ struct mi_heap_s {
   struct mi_heap_s* next;  // the thread's heaps
   bool no_reclaim;         // this heap does not reclaim abandoned segments
   uint8_t tag;
+#if MI_GUARDED
+  // Sampling of guarded allocations (guarded.c): every `guarded_sample_rate`-th
+  // allocation with a size in [guarded_size_min, guarded_size_max]; 0 = never.
+  size_t guarded_sample_rate;
+  size_t guarded_sample_count; // allocations in range left until the next guarded one; >= 1 while rate > 0
+  size_t guarded_size_min;
+  size_t guarded_size_max;
+  mi_block_t* guarded_quarantine[MI_GUARDED_QUARANTINE]; // ring, oldest at guarded_quarantine_first
+  size_t guarded_quarantine_first;
+  size_t guarded_quarantine_count; // <= MI_GUARDED_QUARANTINE
+#endif
   mi_page_t* pages_free_direct[MI_PAGES_DIRECT]; // by word size: a page with free blocks, or the empty page
   mi_page_queue_t pages[MI_BIN_COUNT];           // by bin; MI_BIN_FULL holds full pages
 };

@@ -106,6 +106,10 @@ int _mi_prim_purge(void* addr, size_t size) {
   return (madvise(addr, size, MADV_DONTNEED) == 0 ? 0 : errno);
 }
 
+int _mi_prim_protect(void* addr, size_t size, bool protect) {
+  return (mprotect(addr, size, protect ? PROT_NONE : (PROT_READ | PROT_WRITE)) == 0 ? 0 : errno);
+}
+
 int64_t _mi_prim_clock_now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
