@@ -202,17 +202,23 @@ inline unlink(seg) {
    out of my queues, then mi_abandoned_publish: link and release in one
    critical section of the lock. */
 inline abandon_rest(seg) {
-#ifndef MUT_PUBLISH_EARLY
   atomic {
+#ifndef MUT_PUBLISH_EARLY
     meta[seg] = DONE;
+#endif
 #ifndef MUT_SPANS_LATE
     queued[seg] = queued[seg] & ~BIT(me);
 #endif
+#if defined(MUT_PUBLISH_EARLY)
+    printf("T%d abandon seg%d: spans out of my queues (metadata not final yet)\n", me, seg)
+#elif defined(MUT_SPANS_LATE)
+    printf("T%d abandon seg%d: metadata final (spans still in my queues)\n", me, seg)
+#else
     printf("T%d abandon seg%d: metadata final, spans out of my queues\n", me, seg)
-  }
 #endif
+  }
 #ifdef MUT_UNLOCKED
-  atomic { release(seg) }
+  atomic { release(seg); printf("T%d: released before linking, outside the lock\n", me) }
 #endif
   atomic {
     lock == 0 -> lock_take();
@@ -223,11 +229,7 @@ inline abandon_rest(seg) {
     lock_drop()
   }
 #ifdef MUT_PUBLISH_EARLY
-  atomic {
-    meta[seg] = DONE;
-    queued[seg] = queued[seg] & ~BIT(me);
-    printf("T%d abandon seg%d: metadata final (too late)\n", me, seg)
-  }
+  atomic { meta[seg] = DONE; printf("T%d abandon seg%d: metadata final (too late)\n", me, seg) }
 #endif
 #ifdef MUT_SPANS_LATE
   atomic { queued[seg] = queued[seg] & ~BIT(me); printf("T%d abandon seg%d: spans out (too late)\n", me, seg) }
