@@ -338,9 +338,8 @@ inline remote_rest(seg) {
        won = false; n = 0 }
   :: atomic { !won -> skip }
 #ifdef MUT_TF_PLAIN
-     atomic {
-    tfree[seg] = n + 1; held[me] = held[me] & ~BIT(seg); n = 0;
-    printf("T%d pushes its block onto seg%d's thread-free list (plain write)\n", me, seg) }
+     atomic { tfree[seg] = n + 1; held[me] = held[me] & ~BIT(seg); n = 0;
+       printf("T%d pushes its block onto seg%d's thread-free list (plain write)\n", me, seg) }
 #else
      do
      :: atomic { tfree[seg] == n -> tfree[seg] = n + 1; held[me] = held[me] & ~BIT(seg); n = 0;
