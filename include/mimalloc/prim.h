@@ -30,6 +30,8 @@ int _mi_prim_munmap(void* addr, size_t size);
 int _mi_prim_mmap_huge_pages(void* hint, size_t size, void** addr);
 // Tell the OS the memory contents are no longer needed; it reads back as zero.
 int _mi_prim_purge(void* addr, size_t size);
+// Make [addr, addr+size) inaccessible (a guard page) or read/write again. Returns 0 or an errno.
+int _mi_prim_protect(void* addr, size_t size, bool protect);
 
 // Monotonic clock in milliseconds.
 int64_t _mi_prim_clock_now(void);

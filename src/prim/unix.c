@@ -166,6 +166,10 @@ void _mi_prim_sleep_us(long microseconds) {
 
 void _mi_prim_yield(void) { sched_yield(); }
 
+int _mi_prim_protect(void* addr, size_t size, bool protect) {
+  return (mprotect(addr, size, protect ? PROT_NONE : (PROT_READ | PROT_WRITE)) == 0 ? 0 : errno);
+}
+
 uint64_t _mi_prim_random_seed(void) {
   uint64_t seed = 0;
 #if defined(__linux__)
