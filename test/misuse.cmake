@@ -40,3 +40,16 @@ foreach(mi_misuse IN LISTS mi_misuse_tests)
               LABELS misuse secure
               TIMEOUT 60)
 endforeach()
+
+if(MI_DEBUG_LEVEL GREATER 1 AND NOT MI_SANITIZE)
+  mi_add_test(NAME test-debug-fill SOURCES test-debug-fill.c LIBS mimalloc-test LABELS misuse TIMEOUT 60)
+endif()
+if(NOT MI_SANITIZE)
+  # fork() and a deliberate fault or abort: not under a sanitizer runtime.
+  mi_add_test(NAME test-secure SOURCES test-secure.c LIBS ${mi_hardened_lib} LABELS secure TIMEOUT 60)
+  if(mi_secure_level GREATER 0 AND NOT MI_XMALLOC)
+    message(STATUS "test-xmalloc: skipped (the tree is secure but not MI_XMALLOC)")
+  else()
+    mi_add_test(NAME test-xmalloc SOURCES test-xmalloc.c LIBS ${mi_hardened_lib} LABELS secure TIMEOUT 60)
+  endif()
+endif()
