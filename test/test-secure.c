@@ -2,7 +2,8 @@
 Secure mode (MI_SECURE >= 2): a linear overflow off the end of a page, or a
 write into the segment metadata's guard page, faults at once (checked in a
 child process: SIGSEGV); the free list of a fresh page is handed out in a
-random order, never block after block in address order.
+random order, never block after block in address order; a planted free-list
+link is caught (encoded links).
 -----------------------------------------------------------------------------*/
 #include <signal.h>
 #include <sys/wait.h>
@@ -54,6 +55,23 @@ int main(void) {
       in_order++;
   }
   CHECKF(in_order == 0, "%zu of 63 blocks followed their predecessor in memory", in_order);
+  mi_heap_destroy(heap);
+
+  // A use-after-free write plants a well-formed pointer to a live block in a
+  // free block's link. Encoded links decode it to garbage: it is reported
+  // and the live block is never handed out a second time.
+  heap = mi_heap_new();
+  uint8_t* live = (uint8_t*)mi_heap_malloc(heap, 48);
+  uint8_t* freed = (uint8_t*)mi_heap_malloc(heap, 48);
+  mi_free(freed);
+  memcpy(freed, &live, sizeof(live));
+  mi_test_capture_begin();
+  size_t twice = 0;
+  for (size_t i = 0; i < 4000; i++)
+    twice += (mi_heap_malloc(heap, 48) == live);
+  mi_test_capture_end();
+  CHECKF(twice == 0, "a live block was handed out %zu more times", twice);
+  CHECK(strstr(mi_test_captured(), "corrupted free list in page ") != NULL);
   mi_heap_destroy(heap);
   return mi_test_summary("test-secure");
 }
