@@ -18,9 +18,9 @@ handing out wild memory.
 #include "mimalloc/internal.h"
 
 static void mi_free_list_report(const mi_page_t* page, const mi_block_t* block, const mi_block_t* next) {
-  _mi_error_message(EFAULT,
-                    "corrupted free list in page %p: block %p links to %p (overflow of a neighbouring block?)\n",
-                    (void*)page->page_start, (const void*)block, (const void*)next);
+  _mi_error_message(
+      EFAULT, "corrupted free list in page %p: block %p links to %p (overflow of a neighbouring block?)\n",
+      (void*)page->page_start, (const void*)block, (const void*)next);
 }
 
 // The link of `block` (popped from `page->free`) is not a block of the page.
@@ -93,7 +93,8 @@ static bool mi_block_is_free(mi_page_t* page, const mi_block_t* block) {
   if (next != NULL && !mi_page_holds_block(page, next))
     return false;
 #endif
-  if (mi_list_contains(page, &page->free, block, true) || mi_list_contains(page, &page->local_free, block, true))
+  if (mi_list_contains(page, &page->free, block, true) ||
+      mi_list_contains(page, &page->local_free, block, true))
     return true;
   // Acquire pairs with the release CAS of the remote frees that pushed the blocks.
   mi_block_t* tfree = mi_tf_block(mi_atomic_load_acquire(&page->xthread_free));
@@ -146,7 +147,8 @@ bool _mi_free_check(const mi_segment_t* segment, const mi_page_t* page, const vo
     return false;
   }
 #endif
-  const mi_block_t* block = (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (const mi_block_t*)p);
+  const mi_block_t* block =
+      (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (const mi_block_t*)p);
 #if MI_DEBUG > 0 || MI_SECURE >= 4
   if (mi_segment_is_owned_by_me(segment) && mi_block_is_free((mi_page_t*)page, block)) {
     _mi_error_message(EAGAIN, "%s: double free of %p detected\n", msg, p);

@@ -224,7 +224,8 @@ size_t _mi_usable_size(const void* p, const char* msg) {
     return 0;
   }
   const mi_page_t* page = _mi_segment_page_of(segment, p);
-  const mi_block_t* block = (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (const mi_block_t*)p);
+  const mi_block_t* block =
+      (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (const mi_block_t*)p);
   return mi_block_requested_size(page, block, p);
 }
 

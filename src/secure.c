@@ -61,8 +61,9 @@ void _mi_secure_segment_done(mi_segment_t* segment) {
 void _mi_secure_page_guard(mi_page_t* page, bool protect) {
 #if MI_SECURE >= 2
   const mi_segment_t* segment = _mi_page_segment(page);
-  uint8_t* end = (mi_segment_is_huge(segment) ? (uint8_t*)segment + segment->segment_size
-                                              : mi_slice_start(page) + page->slice_count * MI_SEGMENT_SLICE_SIZE);
+  uint8_t* end =
+      (mi_segment_is_huge(segment) ? (uint8_t*)segment + segment->segment_size
+                                   : mi_slice_start(page) + page->slice_count * MI_SEGMENT_SLICE_SIZE);
   mi_guard_protect(end - _mi_os_page_size(), protect);
 #else
   (void)page, (void)protect;

@@ -48,7 +48,7 @@ written next to the fields they constrain.
 // after the requested size, checked on free. On by default in debug, secure
 // and tracking builds.
 #ifndef MI_PADDING
-#if MI_DEBUG > 0 || MI_SECURE > 0 || (defined(MI_TRACK_VALGRIND) && MI_TRACK_VALGRIND) ||                     \
+#if MI_DEBUG > 0 || MI_SECURE > 0 || (defined(MI_TRACK_VALGRIND) && MI_TRACK_VALGRIND) ||                    \
     (defined(MI_TRACK_ASAN) && MI_TRACK_ASAN)
 #define MI_PADDING 1
 #else
