@@ -46,6 +46,11 @@ inline void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size,
     else
       memset(block, 0, page->block_size);
   }
+#if MI_SECURE >= 4
+  // A live block's first word must not look like a free-list link, or every
+  // free of it would walk the lists for a double free (see checks.c).
+  *(uintptr_t*)block = 0;
+#endif
 #if MI_PADDING || MI_DEBUG >= 2
   mi_block_init_debug(page, block, size, zero);
 #endif

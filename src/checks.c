@@ -15,6 +15,7 @@ neighbour overwrites exactly such a link; the walk reports it and cuts the
 list at the last sound block, leaking the rest of the list instead of
 handing out wild memory.
 -----------------------------------------------------------------------------*/
+#include <string.h>
 #include "mimalloc/internal.h"
 
 static void mi_free_list_report(const mi_page_t* page, const mi_block_t* block, const mi_block_t* next) {
@@ -111,12 +112,13 @@ static bool mi_padding_check(const mi_page_t* page, const mi_block_t* block, con
   const uint8_t* end = (const uint8_t*)p + size;
   size_t gap = (size_t)((const uint8_t*)padding - end);
   size_t fill = (gap < MI_PADDING_FILL_MAX ? gap : MI_PADDING_FILL_MAX);
+  static const uint8_t pattern[MI_PADDING_FILL_MAX] = {[0 ... MI_PADDING_FILL_MAX - 1] = MI_DEBUG_PADDING};
   size_t wrong = SIZE_MAX;
-  for (size_t i = 0; i < fill; i++) {
-    if (end[i] != MI_DEBUG_PADDING) {
-      wrong = size + i;
-      break;
-    }
+  if (memcmp(end, pattern, fill) != 0) { // then find the first overwritten byte
+    size_t i = 0;
+    while (end[i] == MI_DEBUG_PADDING)
+      i++;
+    wrong = size + i;
   }
   if (wrong == SIZE_MAX && padding->canary != mi_padding_canary(block))
     wrong = (size_t)((const uint8_t*)padding - (const uint8_t*)p);
