@@ -11,7 +11,7 @@ abandon.c and ownership.h).
 #include "mimalloc/internal.h"
 
 // ---------------------------------------------------------------------------
-// Invalid and double frees
+// Pointers that are not ours (checks of our own blocks: checks.c)
 // ---------------------------------------------------------------------------
 static bool mi_invalid_free_reported; // atomic
 
@@ -24,47 +24,6 @@ static mi_decl_noinline mi_decl_cold void mi_free_invalid(const void* p, const c
     _mi_warning_message("%s: pointer %p was not allocated by this allocator; it is left alone\n", msg, p);
   }
 }
-
-#if MI_DEBUG > 0
-static bool mi_list_contains(const mi_block_t* list, const mi_block_t* block, size_t max) {
-  while (list != NULL && max-- > 0) {
-    if (list == block)
-      return true;
-    list = mi_block_next(list);
-  }
-  return false;
-}
-
-// Checks of debug builds: the pointer must be a block start (or an aligned
-// pointer inside one) of a page in use, and not already free.
-static bool mi_free_check(const mi_segment_t* segment, const mi_page_t* page, const void* p) {
-  if (mi_unlikely((segment->cookie ^ (uintptr_t)segment) != _mi_process_cookie)) {
-    _mi_error_message(EINVAL, "mi_free: pointer %p has a corrupted segment header\n", p);
-    return false;
-  }
-  if (mi_unlikely(page->block_size <= 1 || (uint8_t*)p < page->page_start)) {
-    _mi_error_message(EINVAL, "mi_free: pointer %p is not an allocated block\n", p);
-    return false;
-  }
-  size_t offset = (size_t)((uint8_t*)p - page->page_start);
-  if (!mi_page_has_aligned(page) && (offset % page->block_size) != 0) {
-    _mi_error_message(EINVAL, "mi_free: pointer %p points inside a block\n", p);
-    return false;
-  }
-  if (mi_segment_is_owned_by_me(segment)) {
-    const mi_block_t* block = (const mi_block_t*)((uint8_t*)p - (offset % page->block_size));
-    size_t max = page->capacity;
-    if (mi_list_contains(page->free, block, max) || mi_list_contains(page->local_free, block, max) ||
-        // Acquire pairs with the release CAS of the remote frees that pushed the blocks.
-        mi_list_contains(mi_tf_block(mi_atomic_load_acquire(&((mi_page_t*)page)->xthread_free)), block,
-                         max)) {
-      _mi_error_message(EAGAIN, "mi_free: double free of %p detected\n", p);
-      return false;
-    }
-  }
-  return true;
-}
-#endif
 
 // ---------------------------------------------------------------------------
 // Freeing a block
@@ -205,9 +164,12 @@ static mi_decl_noinline void mi_free_slow(void* p) {
     return;
   }
   mi_page_t* const page = _mi_segment_page_of(segment, p);
-#if MI_DEBUG > 0
-  if (!mi_free_check(segment, page, p))
-    return;
+#if MI_FREE_CHECKS
+  if (!_mi_free_check(segment, page, p, "mi_free"))
+    return; // reported; the block is left alone
+#endif
+#if MI_DEBUG >= 2
+  mi_block_fill_freed(page, (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p));
 #endif
   _mi_free_generic(segment, page, mi_segment_is_owned_by_me(segment), p);
 }
@@ -222,9 +184,12 @@ void mi_free(void* p) mi_attr_noexcept {
     return;
   }
   mi_page_t* const page = _mi_segment_page_of(segment, p);
-#if MI_DEBUG > 0
-  if (!mi_free_check(segment, page, p))
-    return;
+#if MI_FREE_CHECKS
+  if (!_mi_free_check(segment, page, p, "mi_free"))
+    return; // reported; the block is left alone
+#endif
+#if MI_DEBUG >= 2
+  mi_block_fill_freed(page, (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p));
 #endif
   const bool is_local = mi_segment_is_owned_by_me(segment);
   if (mi_likely(is_local && page->flags.full_aligned == 0)) {
@@ -291,10 +256,9 @@ size_t _mi_usable_size(const void* p, const char* msg) {
     return 0;
   }
   const mi_page_t* page = _mi_segment_page_of(segment, p);
-  if (mi_likely(!mi_page_has_aligned(page)))
-    return page->block_size;
-  const mi_block_t* block = _mi_page_ptr_unalign(page, p);
-  return page->block_size - mi_page_guard_size(page) - (size_t)((const uint8_t*)p - (const uint8_t*)block);
+  const mi_block_t* block =
+      (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (const mi_block_t*)p);
+  return mi_block_requested_size(page, block, p) - mi_page_guard_size(page);
 }
 
 size_t mi_usable_size(const void* p) mi_attr_noexcept { return _mi_usable_size(p, "mi_usable_size"); }
@@ -318,6 +282,7 @@ void mi_free_aligned(void* p, size_t alignment) mi_attr_noexcept {
 }
 
 #if MI_OVERRIDE_ALIASES
+mi_override_link_all();
 void free(void* p) mi_decl_alias_of(mi_free);
 void __libc_free(void* p) mi_decl_alias_of(mi_free);
 #endif

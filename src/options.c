@@ -36,7 +36,7 @@ typedef struct mi_option_desc_s {
   { value, MI_OPTION_UNINIT, mi_option_##opt, #opt, NULL, true, acted }
 
 static mi_option_desc_t mi_options[_mi_option_last] = {
-    MI_OPTION(show_errors, MI_DEBUG > 0 ? 1 : 0, true),
+    MI_OPTION(show_errors, (MI_DEBUG > 0 || MI_SHOW_ERRORS) ? 1 : 0, true),
     MI_OPTION(show_stats, 0, true),
     MI_OPTION(verbose, 0, true),
     MI_OPTION(eager_commit, 1, false),
@@ -265,6 +265,8 @@ void _mi_error_message(int err, const char* fmt, ...) {
   mi_error_fun* handler = (mi_error_fun*)mi_atomic_load_relaxed(&mi_error_handler);
   if (handler != NULL)
     handler(err, mi_atomic_load_relaxed(&mi_error_arg));
+  else if (MI_XMALLOC && (err == ENOMEM || err == EOVERFLOW))
+    abort(); // MI_XMALLOC: running out of memory is fatal unless the program handles errors
 }
 
 #if MI_DEBUG > 0

@@ -81,6 +81,13 @@ static void mi_page_thread_free_collect(mi_page_t* page) {
     // blocks: their writes of the `next` links are visible to us.
   } while (!mi_atomic_cas_weak_acq_rel(&page->xthread_free, &tfree, mi_tf_set_block(tfree, NULL)));
 
+#if MI_DEBUG > 0 || MI_SECURE > 0
+  // Every link is validated; a corrupted one is reported and the list cut there.
+  size_t count;
+  mi_block_t* tail = _mi_free_list_tail(page, &head, &count);
+  if (head == NULL)
+    return; // leak rather than corrupt
+#else
   // Find the tail and count; more blocks than the page can hold means the list is corrupt.
   uint32_t max_count = page->capacity;
   uint32_t count = 1;
@@ -94,6 +101,7 @@ static void mi_page_thread_free_collect(mi_page_t* page) {
     _mi_error_message(EFAULT, "corrupted thread-free list of page %p\n", (void*)page);
     return; // leak rather than corrupt
   }
+#endif
   mi_block_set_next(tail, page->local_free);
   page->local_free = head;
   page->used -= count;
@@ -108,10 +116,10 @@ void _mi_page_free_collect(mi_page_t* page, bool force) {
       page->local_free = NULL;
       page->free_is_zero = false;
     } else if (force) {
-      mi_block_t* tail = page->local_free;
-      mi_block_t* next;
-      while ((next = mi_block_next(tail)) != NULL)
-        tail = next;
+      size_t count;
+      mi_block_t* tail = _mi_free_list_tail(page, &page->local_free, &count);
+      if (tail == NULL)
+        return; // the list was corrupt from its first link (reported) and is gone
       mi_block_set_next(tail, page->free);
       page->free = page->local_free;
       page->local_free = NULL;
@@ -124,8 +132,52 @@ void _mi_page_free_collect(mi_page_t* page, bool force) {
 // Page initialisation and extension
 // ---------------------------------------------------------------------------
 
+#if MI_SECURE > 0
+static size_t mi_gcd(size_t a, size_t b) {
+  while (b != 0) {
+    size_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+// Secure builds: link the fresh blocks in a random order, so the address of
+// the next allocation cannot be predicted from the last one. Block k of the
+// list is block (first + k * step) mod extend, with a random start and a
+// random step in [2, extend - 2] coprime to `extend` (which makes it a
+// permutation in which no two neighbours in memory follow each other).
+static void mi_page_free_list_extend_random(mi_page_t* page, size_t extend) {
+  mi_assert_internal(extend >= 5);
+  size_t bsize = page->block_size;
+  uint8_t* start = page->page_start + (size_t)page->capacity * bsize;
+  uint64_t r = _mi_random_next();
+  size_t index = (size_t)(r % extend);
+  size_t step = 2 + (size_t)((r >> 32) % (extend - 3));
+  for (size_t tries = 0; mi_gcd(step, extend) != 1; tries++)
+    step = (tries < extend ? 2 + (step - 1) % (extend - 3) : 1); // next candidate; only 6 has none
+  mi_block_t* first = (mi_block_t*)(start + index * bsize);
+  mi_block_t* block = first;
+  for (size_t i = 1; i < extend; i++) {
+    index = (index + step) % extend;
+    mi_block_t* next = (mi_block_t*)(start + index * bsize);
+    mi_block_set_next(block, next);
+    block = next;
+  }
+  mi_block_set_next(block, page->free);
+  page->free = first;
+  page->capacity += (uint32_t)extend;
+}
+#endif
+
 // Link `extend` fresh blocks after the current capacity into the free list.
 static void mi_page_free_list_extend(mi_page_t* page, size_t extend) {
+#if MI_SECURE > 0
+  if (extend >= 5) {
+    mi_page_free_list_extend_random(page, extend);
+    return;
+  }
+#endif
   size_t bsize = page->block_size;
   uint8_t* start = page->page_start + (size_t)page->capacity * bsize;
   mi_block_t* first = (mi_block_t*)start;

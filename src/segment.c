@@ -321,6 +321,9 @@ static mi_page_t* mi_segment_span_allocate(mi_segment_t* segment, size_t index, 
   mi_bits_set(segment->dirty_mask, index, count, true);
   mi_bits_set(segment->purge_mask, index, count, false);
   segment->used++;
+#if MI_SECURE >= 2
+  _mi_secure_page_guard(page, true);
+#endif
   return page;
 }
 
@@ -386,7 +389,7 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
     }
     if (huge_size > SIZE_MAX - page_offset - MI_SEGMENT_SIZE)
       return NULL;
-    segment_size = _mi_align_up(page_offset + huge_size, _mi_os_page_size());
+    segment_size = _mi_align_up(page_offset + huge_size + mi_secure_guard_size(), _mi_os_page_size());
   }
   void* base = NULL;
   size_t mapped = 0;
@@ -432,6 +435,9 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   segment->cookie = (uintptr_t)segment ^ _mi_process_cookie;
   segment->segment_info_slices = info_slices;
   segment->is_zero_init = is_zero;
+#if MI_SECURE > 0
+  _mi_secure_segment_init(segment);
+#endif
   // The header span: never free, never purged.
   segment->slices[0].slice_count = (uint32_t)info_slices;
   segment->slices[0].block_size = 1;
@@ -458,6 +464,9 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
     page->is_committed = 1;
     page->is_zero_init = is_zero;
     segment->used = 1;
+#if MI_SECURE >= 2
+    _mi_secure_page_guard(page, true);
+#endif
   } else {
     segment->slice_entries = MI_SLICES_PER_SEGMENT;
   }
@@ -489,6 +498,9 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_test_count(MI_TEST_SEGMENT_FREED);
   if (mi_segment_is_huge(segment))
     mi_test_count(MI_TEST_HUGE_SEGMENT_FREED);
+#if MI_SECURE > 0
+  _mi_secure_segment_done(segment);
+#endif
   if (segment->arena_id != 0)
     _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
   else if (segment->mem_base != (void*)segment ||
@@ -500,8 +512,8 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
 size_t _mi_segment_size_of_page(const mi_page_t* page) {
   const mi_segment_t* segment = _mi_page_segment(page);
   if (mi_segment_is_huge(segment))
-    return segment->segment_size - (size_t)(page->page_start - (uint8_t*)segment);
-  return (size_t)page->slice_count * MI_SEGMENT_SLICE_SIZE;
+    return segment->segment_size - (size_t)(page->page_start - (uint8_t*)segment) - mi_secure_guard_size();
+  return (size_t)page->slice_count * MI_SEGMENT_SLICE_SIZE - mi_secure_guard_size();
 }
 
 // ---------------------------------------------------------------------------
@@ -512,7 +524,7 @@ static size_t mi_slices_for_block(size_t block_size) {
     return 1;
   if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
     return MI_MEDIUM_PAGE_SIZE / MI_SEGMENT_SLICE_SIZE;
-  return _mi_divide_up(block_size, MI_SEGMENT_SLICE_SIZE);
+  return _mi_divide_up(block_size + mi_secure_guard_size(), MI_SEGMENT_SLICE_SIZE);
 }
 
 mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t page_alignment,
@@ -558,6 +570,9 @@ void _mi_segment_page_free(mi_page_t* page, mi_segments_tld_t* tld) {
   mi_assert_internal(mi_segment_is_owned_by_me(segment));
   mi_assert_internal(segment->used > 0);
   mi_stat_decrease(tld->stats->pages, 1);
+#if MI_SECURE >= 2
+  _mi_secure_page_guard(page, false);
+#endif
   // Reset the page but keep its span shape.
   uint32_t slice_count = page->slice_count;
   memset(&page->capacity, 0, sizeof(mi_page_t) - offsetof(mi_page_t, capacity));

@@ -31,6 +31,16 @@ it ends by poisoning the segment owner field (see ownership.h).
 #define MI_OVERRIDE_ALIASES 0
 #endif
 
+// A static library must override all or nothing: a program that only names
+// `malloc` and `free` still gets our `realloc` (glibc's getline calls it on
+// our blocks). The objects holding the aliases therefore reference a symbol
+// of alloc-override.c, which holds every other override and references them.
+#if MI_OVERRIDE_ALIASES
+extern mi_decl_hidden const char _mi_override_all;
+#define mi_override_link_all()                                                                               \
+  static const void* const mi_override_all_ref __attribute__((used)) = &_mi_override_all
+#endif
+
 // ---------------------------------------------------------------------------
 // Assertions (MI_DEBUG 1: cheap checks, 2: internal invariants, 3: full heap checks)
 // ---------------------------------------------------------------------------
@@ -192,11 +202,27 @@ void* _mi_heap_malloc_zero(mi_heap_t* heap, size_t size, bool zero);
 void* _mi_heap_malloc_zero_ex(mi_heap_t* heap, size_t size, bool zero, size_t huge_alignment);
 void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero);
 void* _mi_realloc_move(void* p, size_t size, void* newp, size_t newsize, bool zero);
+bool _mi_realloc_check(void* p);
+void* _mi_realloc_in_place(void* p, size_t newsize);
 void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size, bool zero);
 void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) mi_decl_noinline;
 mi_block_t* _mi_page_ptr_unalign(const mi_page_t* page, const void* p);
 size_t _mi_usable_size(const void* p, const char* msg);
 void* _mi_malloc_fail(size_t size);
+
+// checks.c: checks of client pointers and free lists (debug, padding and secure builds)
+#define MI_FREE_CHECKS (MI_DEBUG > 0 || MI_PADDING || MI_SECURE >= 4)
+bool _mi_free_check(const mi_segment_t* segment, const mi_page_t* page, const void* p, const char* msg);
+mi_block_t* _mi_free_list_corrupted(const mi_page_t* page, const mi_block_t* block);
+mi_block_t* _mi_free_list_tail(const mi_page_t* page, mi_block_t** list, size_t* count);
+
+// secure.c: random numbers, segment keys and guard pages (MI_SECURE builds)
+uint64_t _mi_random_next(void);
+void _mi_secure_segment_init(mi_segment_t* segment);
+void _mi_secure_segment_done(mi_segment_t* segment);
+void _mi_secure_page_guard(mi_page_t* page, bool protect);
+// Bytes at the end of each page (and huge segment) taken by its guard page.
+static inline size_t mi_secure_guard_size(void) { return (MI_SECURE >= 2 ? _mi_os_page_size() : 0); }
 
 // stats.c
 void _mi_stat_increase(mi_stat_count_t* stat, size_t amount);
@@ -423,23 +449,63 @@ static inline mi_page_queue_t* mi_page_queue(const mi_heap_t* heap, size_t size)
   return &((mi_heap_t*)heap)->pages[_mi_bin(size)];
 }
 
-// The link of a free block. In tracking builds the link word is made
+// Free-list links. In secure builds (MI_SECURE >= 3) a link is stored encoded
+// with keys of the page the block lies in, derived from its segment's random
+// secrets: an overwritten link decodes to a wild address, which the checks
+// below catch before it is used. In tracking builds the link word is made
 // accessible for the access only: to the program a free block is no-access.
+#if MI_SECURE >= 3
+static inline uintptr_t mi_rotl(uintptr_t x, uintptr_t shift) {
+  shift &= (MI_INTPTR_SIZE * 8 - 1);
+  return (shift == 0 ? x : (x << shift) | (x >> (MI_INTPTR_SIZE * 8 - shift)));
+}
+static inline uintptr_t mi_rotr(uintptr_t x, uintptr_t shift) {
+  shift &= (MI_INTPTR_SIZE * 8 - 1);
+  return (shift == 0 ? x : (x >> shift) | (x << (MI_INTPTR_SIZE * 8 - shift)));
+}
+static inline void mi_block_keys(const mi_block_t* block, uintptr_t* k0, uintptr_t* k1) {
+  const mi_segment_t* segment = _mi_ptr_segment(block);
+  uintptr_t page = (uintptr_t)_mi_segment_page_of(segment, block);
+  *k0 = segment->keys[0] ^ (page * (uintptr_t)0x9E3779B97F4A7C15ULL);
+  *k1 = segment->keys[1] + page;
+}
+static inline uintptr_t mi_block_link_encode(const mi_block_t* block, const mi_block_t* next) {
+  uintptr_t k0, k1;
+  mi_block_keys(block, &k0, &k1);
+  return mi_rotl((uintptr_t)next ^ k0, k0) + k1;
+}
+static inline mi_block_t* mi_block_link_decode(const mi_block_t* block, uintptr_t link) {
+  uintptr_t k0, k1;
+  mi_block_keys(block, &k0, &k1);
+  return (mi_block_t*)(mi_rotr(link - k1, k0) ^ k0);
+}
+#else
+#define mi_block_link_encode(block, next) ((uintptr_t)(next))
+#define mi_block_link_decode(block, link) ((mi_block_t*)(link))
+#endif
+
 static inline mi_block_t* mi_block_next(const mi_block_t* block) {
   mi_track_mem_defined(block, sizeof(mi_block_t));
-  mi_block_t* next = block->next;
+  uintptr_t link = (uintptr_t)block->next;
   mi_track_mem_noaccess(block, sizeof(mi_block_t));
-  return next;
+  return mi_block_link_decode(block, link);
 }
 
 static inline void mi_block_set_next(mi_block_t* block, mi_block_t* next) {
   mi_track_mem_undefined(block, sizeof(mi_block_t));
-  block->next = next;
+  block->next = (mi_block_t*)mi_block_link_encode(block, next);
   mi_track_mem_noaccess(block, sizeof(mi_block_t));
 }
 
-// The bytes of a block the program may use (a block's usable size).
-static inline size_t mi_page_usable_block_size(const mi_page_t* page) { return page->block_size; }
+// Is `block` one of the blocks made available in `page` so far (a block start
+// below the capacity)? Every link of a sound free list satisfies it.
+static inline bool mi_page_holds_block(const mi_page_t* page, const mi_block_t* block) {
+  size_t offset = (size_t)((const uint8_t*)block - page->page_start);
+  return (offset < (size_t)page->capacity * page->block_size && (offset % page->block_size) == 0);
+}
+
+// The bytes of a block the program may use at most (its padding excluded).
+static inline size_t mi_page_usable_block_size(const mi_page_t* page) { return page->block_size - MI_PADDING_SIZE; }
 
 // ---------------------------------------------------------------------------
 // Guarded allocation (MI_GUARDED builds only; see guarded.c)
@@ -499,6 +565,7 @@ static inline mi_page_queue_t* _mi_page_queue_of(const mi_page_t* page) {
   return &heap->pages[bin];
 }
 
+#include "padding.h"
 #include "ownership.h"
 
 #endif

@@ -29,6 +29,38 @@ written next to the fields they constrain.
 #define MI_GUARDED 0
 #endif
 
+// Secure mode (CMake MI_SECURE), cumulative levels:
+//   1: a guard page after each segment's metadata; a random initial order of
+//      each page's free list
+//   2: and a guard page at the end of every page
+//   3: and free-list links encoded with per-page keys (a corrupted link is
+//      detected when it is used)
+//   4: and double-free and invalid-pointer checks on every free
+#ifndef MI_SECURE
+#define MI_SECURE 0
+#endif
+// Abort instead of returning NULL when memory runs out (CMake MI_XMALLOC).
+#ifndef MI_XMALLOC
+#define MI_XMALLOC 0
+#endif
+// Show errors and warnings by default, also in release builds (CMake MI_SHOW_ERRORS).
+#ifndef MI_SHOW_ERRORS
+#define MI_SHOW_ERRORS 0
+#endif
+// Padding (CMake MI_PADDING / MI_NO_PADDING): each block ends with a canary
+// after the requested size, checked on free. On by default in debug and
+// secure builds.
+// Tracking builds leave overflows to valgrind or ASan (which see the exact
+// block size), guarded builds to their guard pages: no padding there.
+#ifndef MI_PADDING
+#if (MI_DEBUG > 0 || MI_SECURE > 0) && !(defined(MI_TRACK_VALGRIND) && MI_TRACK_VALGRIND) &&                  \
+    !(defined(MI_TRACK_ASAN) && MI_TRACK_ASAN) && !(defined(MI_GUARDED) && MI_GUARDED)
+#define MI_PADDING 1
+#else
+#define MI_PADDING 0
+#endif
+#endif
+
 #if INTPTR_MAX != INT64_MAX
 #error "mimalloc: this implementation supports 64-bit platforms only"
 #endif
@@ -75,8 +107,25 @@ written next to the fields they constrain.
 #define MI_BIN_FULL (MI_BIN_HUGE + 1)
 #define MI_BIN_COUNT (MI_BIN_FULL + 1)
 
-// The direct page table covers sizes up to MI_SMALL_SIZE_MAX (1 KiB) by words.
-#define MI_PAGES_DIRECT (MI_SMALL_WSIZE_MAX + 1)
+// The padding at the end of every block (MI_PADDING). Between the end of the
+// requested size and this struct, up to MI_PADDING_FILL_MAX bytes hold
+// MI_DEBUG_PADDING. Invariant of an allocated block:
+//   MI_PADDING_SIZE <= delta <= block_size, canary == mi_padding_canary(block).
+#if MI_PADDING
+typedef struct mi_padding_s {
+  uint32_t canary; // derived from the block address and the process cookie
+  uint32_t delta;  // bytes from the end of the requested size to the end of the block
+} mi_padding_t;
+#define MI_PADDING_SIZE (sizeof(mi_padding_t))
+#define MI_PADDING_FILL_MAX (64)
+#else
+#define MI_PADDING_SIZE (0)
+#endif
+#define MI_PADDING_WSIZE ((MI_PADDING_SIZE + MI_INTPTR_SIZE - 1) / MI_INTPTR_SIZE)
+
+// The direct page table covers sizes up to MI_SMALL_SIZE_MAX (1 KiB) plus the
+// padding, by words.
+#define MI_PAGES_DIRECT (MI_SMALL_WSIZE_MAX + MI_PADDING_WSIZE + 1)
 
 // Freed guarded blocks a heap keeps inaccessible before reusing them.
 #define MI_GUARDED_QUARANTINE (8)
@@ -218,6 +267,9 @@ typedef struct mi_segment_s {
   mi_segment_kind_t kind;
   mi_arena_id_t arena_id; // the arena the memory came from, or 0 for direct OS memory
   uintptr_t cookie;       // segment address ^ process cookie, checked on free in debug builds
+#if MI_SECURE >= 3
+  uintptr_t keys[2]; // random secrets from which each page's free-list keys derive (mi_block_key)
+#endif
 
   // Abandoned-set linkage (guarded by the abandoned set's lock).
   mi_subproc_t* subproc; // the sub-process whose abandoned set this segment goes to
