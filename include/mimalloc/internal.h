@@ -504,9 +504,6 @@ static inline bool mi_page_holds_block(const mi_page_t* page, const mi_block_t* 
   return (offset < (size_t)page->capacity * page->block_size && (offset % page->block_size) == 0);
 }
 
-// The bytes of a block the program may use at most (its padding excluded).
-static inline size_t mi_page_usable_block_size(const mi_page_t* page) { return page->block_size - MI_PADDING_SIZE; }
-
 // ---------------------------------------------------------------------------
 // Guarded allocation (MI_GUARDED builds only; see guarded.c)
 // ---------------------------------------------------------------------------
@@ -547,6 +544,12 @@ static inline size_t mi_page_guard_size(const mi_page_t* page) {
 #define mi_page_is_quarantined(page) (false)
 #define mi_page_guard_release(page) ((void)0)
 #endif
+
+// The bytes of a block the program may use at most (its padding and, for a
+// guarded block, its guard page excluded).
+static inline size_t mi_page_usable_block_size(const mi_page_t* page) {
+  return page->block_size - MI_PADDING_SIZE - mi_page_guard_size(page);
+}
 
 static inline bool mi_segment_is_huge(const mi_segment_t* segment) {
   return (segment->kind == MI_SEGMENT_HUGE);

@@ -86,7 +86,8 @@ static inline void mi_block_init_debug(const mi_page_t* page, mi_block_t* block,
 // A block is about to go back on a free list: fill it in debug builds.
 static inline void mi_block_fill_freed(const mi_page_t* page, mi_block_t* block) {
 #if MI_DEBUG >= 2
-  if (page->block_size <= MI_DEBUG_FILL_MAX)
+  // Guarded blocks are left alone: a freed one may already sit protected in quarantine.
+  if (page->block_size <= MI_DEBUG_FILL_MAX && mi_page_guard_size(page) == 0)
     memset(block, MI_DEBUG_FREED, mi_page_usable_block_size(page));
 #endif
   (void)page, (void)block;
