@@ -18,7 +18,12 @@ set(mi_os_definitions "")
 if(MI_NO_THP)
   set(mi_os_definitions MI_TEST_NO_THP=1)
 endif()
-foreach(mi_os_name IN ITEMS thp reuse)
+# Page-fault counts mean nothing under a sanitizer (its shadow memory faults too).
+set(mi_os_tests thp)
+if(NOT MI_SANITIZE)
+  list(APPEND mi_os_tests reuse)
+endif()
+foreach(mi_os_name IN LISTS mi_os_tests)
   mi_add_test(NAME test-os-${mi_os_name}
               SOURCES test-os-${mi_os_name}.c
               LIBS mimalloc-static
