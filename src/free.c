@@ -153,6 +153,20 @@ void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, voi
     mi_free_block_remote(segment, page, block);
 }
 
+// Checks of debug, padding and secure builds, then the debug fill; false if
+// the pointer must be left alone (the problem was reported). Nothing in release.
+static inline bool mi_free_prepare(const mi_segment_t* segment, mi_page_t* page, void* p) {
+#if MI_FREE_CHECKS
+  if (!_mi_free_check(segment, page, p, "mi_free"))
+    return false;
+#endif
+#if MI_DEBUG >= 2
+  mi_block_fill_freed(page, (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p));
+#endif
+  (void)segment, (void)page, (void)p;
+  return true;
+}
+
 // Everything the fast path of mi_free does not handle: NULL, pointers this
 // allocator did not hand out, and blocks that start exactly at a segment
 // boundary (huge alignments), whose segment is the one before.
@@ -164,13 +178,8 @@ static mi_decl_noinline void mi_free_slow(void* p) {
     return;
   }
   mi_page_t* const page = _mi_segment_page_of(segment, p);
-#if MI_FREE_CHECKS
-  if (!_mi_free_check(segment, page, p, "mi_free"))
+  if (!mi_free_prepare(segment, page, p))
     return; // reported; the block is left alone
-#endif
-#if MI_DEBUG >= 2
-  mi_block_fill_freed(page, (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p));
-#endif
   _mi_free_generic(segment, page, mi_segment_is_owned_by_me(segment), p);
 }
 
@@ -184,13 +193,8 @@ void mi_free(void* p) mi_attr_noexcept {
     return;
   }
   mi_page_t* const page = _mi_segment_page_of(segment, p);
-#if MI_FREE_CHECKS
-  if (!_mi_free_check(segment, page, p, "mi_free"))
+  if (!mi_free_prepare(segment, page, p))
     return; // reported; the block is left alone
-#endif
-#if MI_DEBUG >= 2
-  mi_block_fill_freed(page, (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p));
-#endif
   const bool is_local = mi_segment_is_owned_by_me(segment);
   if (mi_likely(is_local && page->flags.full_aligned == 0)) {
     // Fast path: the owner frees into a page that is not full and has no aligned blocks.
