@@ -171,6 +171,13 @@ mi_decl_nodiscard mi_decl_export mi_decl_restrict char* mi_realpath(const char* 
 #define MI_SMALL_WSIZE_MAX  (128)
 #define MI_SMALL_SIZE_MAX   (MI_SMALL_WSIZE_MAX*sizeof(void*))
 
+// Byte patterns of debug builds (MI_DEBUG >= 2): new memory reads as
+// MI_DEBUG_UNINIT, freed memory as MI_DEBUG_FREED; with padding, the bytes
+// just after the requested size hold MI_DEBUG_PADDING.
+#define MI_DEBUG_UNINIT     (0xD0)
+#define MI_DEBUG_FREED      (0xDF)
+#define MI_DEBUG_PADDING    (0xDE)
+
 mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_malloc_small(size_t size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1);
 mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_zalloc_small(size_t size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1);
 mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_zalloc(size_t size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1);
@@ -479,7 +486,8 @@ typedef enum mi_option_e {
   mi_option_guarded_sample_seed        = 34,  // seed for the guard sampling
   mi_option_target_segments_per_thread = 35,  // try to keep a thread's segment count near N
   mi_option_generic_collect            = 36,  // collect the heap every N slow-path allocations
-  _mi_option_last                      = 37,
+  mi_option_allow_thp                  = 37,  // transparent huge pages for large OS regions (0: off for the process)
+  _mi_option_last                      = 38,
   // older names, kept for source compatibility
   mi_option_large_os_pages        = mi_option_allow_large_os_pages,
   mi_option_eager_region_commit   = mi_option_arena_eager_commit,

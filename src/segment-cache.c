@@ -12,7 +12,7 @@ by a lock; it is only touched when a segment is created or freed.
 -----------------------------------------------------------------------------*/
 #include "mimalloc/internal.h"
 
-#define MI_SEGMENT_CACHE_SIZE (6)
+#define MI_SEGMENT_CACHE_SIZE (16)
 
 typedef struct mi_cache_entry_s {
   void* base;        // segment-aligned start of the mapping; NULL if the entry is empty

@@ -54,6 +54,17 @@ if(MI_BUILD_STATIC)
               LABELS override
               TIMEOUT 60)
   mi_override_program_options(override-static-lib)
+
+  # All or nothing: a program naming only malloc and free gets every override.
+  mi_add_test(NAME override-static-all
+              SOURCES override/static-all.c
+              LIBS mimalloc-static
+              LABELS override
+              TIMEOUT 60)
+  mi_override_program_options(override-static-all)
+  add_test(NAME override-static-all-nm
+           COMMAND bash "${mi_override_dir}/static-nm.sh" $<TARGET_FILE:override-static-all>)
+  set_tests_properties(override-static-all-nm PROPERTIES LABELS override TIMEOUT 60)
 endif()
 
 if(NOT MI_BUILD_SHARED)

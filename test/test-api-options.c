@@ -49,7 +49,8 @@ static void test_enum_values(void) {
   CHECK(mi_option_visit_abandoned == 29);
   CHECK(mi_option_target_segments_per_thread == 35);
   CHECK(mi_option_generic_collect == 36);
-  CHECK(_mi_option_last == 37);
+  CHECK(mi_option_allow_thp == 37);
+  CHECK(_mi_option_last == 38);
   CHECK(mi_option_large_os_pages == mi_option_allow_large_os_pages);
   CHECK(mi_option_eager_region_commit == mi_option_arena_eager_commit);
   CHECK(mi_option_reset_decommits == mi_option_purge_decommits);

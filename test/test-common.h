@@ -29,6 +29,17 @@ Small helpers shared by the API test programs (test-api-*.c).
 #include <unistd.h>
 #include <mimalloc.h>
 
+// Do blocks carry padding after the requested size (the rule of types.h)?
+// Then mi_usable_size is exactly the requested size.
+#if defined(MI_PADDING)
+#define MI_TEST_PADDED MI_PADDING
+#elif (defined(MI_DEBUG) && MI_DEBUG > 0) || (defined(MI_SECURE) && MI_SECURE > 0) ||                          \
+    (defined(MI_TRACK_VALGRIND) && MI_TRACK_VALGRIND) || (defined(MI_TRACK_ASAN) && MI_TRACK_ASAN)
+#define MI_TEST_PADDED 1
+#else
+#define MI_TEST_PADDED 0
+#endif
+
 #ifndef MI_TEST_PRINT_LIMIT
 #define MI_TEST_PRINT_LIMIT 50
 #endif
