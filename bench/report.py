@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn the runs recorded by bench/run.sh into a markdown report and a plot.
 
-Reads runs.tsv (rep, workload, allocator, status, wall, maxrss_kb, summary)
+Reads runs.tsv (rep, workload, allocator, status, wall, maxrss_kb, cpu, minflt, summary)
 and, when given, the callgrind TSV (allocator, mode, instructions per pair).
 Writes OUT.md and, when gnuplot is installed, OUT.png (time and peak-RSS
 ratios to mimalloc 2.0.9, grouped by workload).  Standard library only.
@@ -29,6 +29,15 @@ WORKLOAD_NOTES = {
     "large_blocks": "64 KiB..32 MiB, pages touched",
     "fragmentation": "scattered frees, size shifts",
     "refcount": "interpreter-style 16..48 B objects",
+    "large_zeroed": "20 live zero-initialised 5..25 MiB blocks",
+    "size_churn": "alloc/realloc/free, 16 B..64 MiB",
+    "exit_one": "threads exit holding one 128 B block",
+    "exit_one_long": "exit_one, 10x the rounds",
+    "mstress": "2 threads x rounds, joined every round",
+    "xstress": "32 threads x rounds, thread churn",
+    "xstress_rof": "xstress with reclaim-on-free",
+    "compile": "real clang++ -fsyntax-only of STL code",
+    "interp": "real CPython (PYTHONMALLOC=malloc) script",
 }
 
 
@@ -252,7 +261,8 @@ def callgrind_section(path, allocators):
             + markdown_table(["allocator", "fixed 32 B", "mixed 8..1024 B", "batch of 64, mixed"], rows))
 
 
-def gnuplot_write(results, time_ratio, rss_ratio, reference, out_prefix):
+def gnuplot_write(results, panels, reference, out_prefix):
+    """panels: (name, ratio matrix) pairs, one plot each, stacked."""
     gnuplot = shutil.which("gnuplot")
     if gnuplot is None:
         return "gnuplot is not installed: no plot"
@@ -260,7 +270,7 @@ def gnuplot_write(results, time_ratio, rss_ratio, reference, out_prefix):
     labels = results.workloads + ["geomean"]
     cap = 4.0
     with open(data_path, "w", encoding="utf-8") as handle:
-        for block, matrix in ((0, time_ratio), (1, rss_ratio)):
+        for block, (_, matrix) in enumerate(panels):
             for label in labels:
                 values = []
                 for allocator in results.allocators:
@@ -270,7 +280,7 @@ def gnuplot_write(results, time_ratio, rss_ratio, reference, out_prefix):
                         value = matrix[(label, allocator)]
                     values.append("NaN" if value is None else f"{min(value, cap):.4f}")
                 handle.write(label + " " + " ".join(values) + "\n")
-            if block == 0:
+            if block < len(panels) - 1:
                 handle.write("\n\n")
     columns = len(results.allocators)
     plots = []
@@ -280,9 +290,9 @@ def gnuplot_write(results, time_ratio, rss_ratio, reference, out_prefix):
         plots.append(f"'{data_path}' index INDEX using {using} title '{title}'")
     plot_line = ", ".join(plots)
     script = f"""
-set terminal pngcairo size 1400,1000 font 'sans,10' noenhanced
+set terminal pngcairo size 1400,{500 * len(panels)} font 'sans,10' noenhanced
 set output '{out_prefix}.png'
-set multiplot layout 2,1
+set multiplot layout {len(panels)},1
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -293,14 +303,13 @@ set xtics rotate by -30
 set yrange [0:{cap}]
 set xrange [-0.6:{len(labels) - 0.4}]
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 front
-set title 'Wall time relative to {reference} (median; lower is better; bars clipped at {cap:g})'
-set ylabel 'time / {reference}'
-plot {plot_line.replace('INDEX', '0')}
-set title 'Peak RSS relative to {reference} (median; lower is better; bars clipped at {cap:g})'
-set ylabel 'peak RSS / {reference}'
-plot {plot_line.replace('INDEX', '1')}
-unset multiplot
 """
+    for index, (name, _) in enumerate(panels):
+        script += f"""set title '{name} relative to {reference} (median; lower is better; bars clipped at {cap:g})'
+set ylabel '{name} / {reference}'
+plot {plot_line.replace('INDEX', str(index))}
+"""
+    script += "unset multiplot\n"
     script_path = out_prefix + ".plot.gp"
     with open(script_path, "w", encoding="utf-8") as handle:
         handle.write(script)
@@ -310,7 +319,7 @@ unset multiplot
     if result.returncode != 0:
         return "gnuplot failed: " + result.stderr.strip()[:300]
     clipped = []
-    for name, matrix in (("time", time_ratio), ("peak RSS", rss_ratio)):
+    for name, matrix in panels:
         for (workload, allocator), value in matrix.items():
             if value is not None and value > cap:
                 clipped.append(f"{name} {workload}/{allocator} = {value:.2f}")
@@ -402,6 +411,19 @@ def main():
             out.append("")
             out.append(ratio_table(results, ratio_matrix(results, "cpu", mimalloc)))
             out.append("")
+    if "minflt" in results.rows[0]:
+        out.append("## Minor page faults (thousands, median)")
+        out.append("")
+        out.append("Faults of the program and the processes it waited for (`ru_minflt`); each fault maps one "
+                   "page (4 KiB, or 2 MiB when a transparent huge page is used).")
+        out.append("")
+        out.append(value_table(results, "minflt", 1000.0, 1))
+        out.append("")
+        if mimalloc:
+            out.append(f"## Minor page faults ratio to {mimalloc} (lower is better)")
+            out.append("")
+            out.append(ratio_table(results, ratio_matrix(results, "minflt", mimalloc)))
+            out.append("")
     out.append("## Peak RSS (MiB, median)")
     out.append("")
     out.append(value_table(results, "maxrss_kb", 1024.0, 1))
@@ -427,13 +449,16 @@ def main():
         out.append(callgrind)
         out.append("")
 
-    plot_problem = gnuplot_write(results, time_ratio, rss_ratio, reference, args.out)
+    panels = [("wall time", time_ratio), ("peak RSS", rss_ratio)]
+    if "minflt" in results.rows[0]:
+        panels.append(("minor page faults", ratio_matrix(results, "minflt", reference)))
+    plot_problem = gnuplot_write(results, panels, reference, args.out)
     out.append("## Plot")
     out.append("")
     if plot_problem and not plot_problem.startswith("CLIPPED:"):
         out.append(plot_problem)
     else:
-        out.append(f"![time and peak RSS relative to {reference}]({os.path.basename(args.out)}.png)")
+        out.append(f"![time, peak RSS and page faults relative to {reference}]({os.path.basename(args.out)}.png)")
         if plot_problem:
             out.append("")
             out.append("Bars clipped at the top of the plot: " + plot_problem[len("CLIPPED:"):] + ".")

@@ -53,21 +53,32 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# workload sizes: name, full, quick, smoke (the program's first argument)
+# workloads: name, program, size argument in full / quick / smoke mode, further
+# arguments ("-": none) and environment ("-": none; NAME=VALUE[,NAME=VALUE]).
+# Programs are built into the build directory, or are scripts in workloads/.
 workload_table="
-small_churn        45000  6000  100
-mixed_sizes         2500   300   20
-realloc_growth      9000  1200  100
-larson             24000  3000  100
-producer_consumer   5000   700   50
-false_sharing        400    50    4
-thread_churn       12000  1500   40
-large_blocks        1500   200   10
-fragmentation         48     8    2
-refcount           30000  4000  100
+small_churn       small_churn        45000  6000  100  -       -
+mixed_sizes       mixed_sizes         2500   300   20  -       -
+realloc_growth    realloc_growth      9000  1200  100  -       -
+larson            larson             24000  3000  100  -       -
+producer_consumer producer_consumer   5000   700   50  -       -
+false_sharing     false_sharing        400    50    4  -       -
+thread_churn      thread_churn       12000  1500   40  -       -
+large_blocks      large_blocks        1500   200   10  -       -
+fragmentation     fragmentation         48     8    2  -       -
+refcount          refcount           30000  4000  100  -       -
+large_zeroed      large_zeroed         300   100    8  -       -
+size_churn        size_churn            15     4    1  -       -
+exit_one          exit_one             500   100    5  -       -
+exit_one_long     exit_one            2000   300   10  -       -
+mstress           stress                50    10    2  2,60000 -
+xstress           stress                40     8    1  32,3000 -
+xstress_rof       stress                40     8    1  32,3000 MIMALLOC_ABANDONED_RECLAIM_ON_FREE=1
+compile           compile.sh             1     1    1  -       -
+interp            interp.py             40     8    1  -       PYTHONMALLOC=malloc
 "
 case "$mode" in
-  full) column=2; default_reps=5; timeout=120; callgrind_count=200000 ;;
+  full) column=2; default_reps=5; timeout=180; callgrind_count=200000 ;;
   quick) column=3; default_reps=3; timeout=60; callgrind_count=100000 ;;
   smoke) column=4; default_reps=1; timeout=60; callgrind_count=2000 ;;
 esac
@@ -98,13 +109,42 @@ fi
 bench_log "allocators: ${labels[*]}"
 
 workloads=()
-declare -A size_of
-while read -r name full quick smoke; do
+declare -A size_of program_of extra_of env_of
+while read -r name program full quick smoke extra env; do
   [ -n "$name" ] || continue
   if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then continue; fi
+  case "$program" in
+    *.py) command -v python3 >/dev/null 2>&1 || { bench_log "no python3: skipping $name"; continue; } ;;
+    *.sh) command -v clang++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 ||
+      { bench_log "no C++ compiler: skipping $name"; continue; } ;;
+  esac
   workloads+=("$name")
+  program_of[$name]=$program
+  extra_of[$name]=$extra
+  env_of[$name]=$env
   case "$column" in 2) size_of[$name]=$full ;; 3) size_of[$name]=$quick ;; 4) size_of[$name]=$smoke ;; esac
 done <<<"$workload_table"
+# the interpreter: the system's python3 (not a version-manager shim, which is a script)
+python_bin=$(command -v /usr/bin/python3 || command -v python3 || true)
+
+# workload_command NAME: the command line of a workload, one word a line
+workload_command() {
+  local program=${program_of[$1]}
+  case "$program" in
+    *.py) printf '%s\n' "$python_bin" "$BENCH_ROOT/bench/workloads/$program" ;;
+    *.sh) printf '%s\n' "$BENCH_ROOT/bench/workloads/$program" ;;
+    *) printf '%s\n' "$build/$program" ;;
+  esac
+  printf '%s\n' "${size_of[$1]}"
+  [ "${extra_of[$1]}" = - ] || printf '%s\n' ${extra_of[$1]//,/ }
+}
+
+# workload_env NAME: --env options for bench_measure, one word a line
+workload_env() {
+  [ "${env_of[$1]}" = - ] && return 0
+  local item
+  for item in ${env_of[$1]//,/ }; do printf '%s\n' --env "$item"; done
+}
 [ ${#workloads[@]} -gt 0 ] || bench_die "no workload selected by --only $only"
 
 # sanity: a trivial program must start under each preloaded library
@@ -116,7 +156,7 @@ for i in "${!labels[@]}"; do
 done
 
 runs="$run_dir/runs.tsv"
-printf 'rep\tworkload\tallocator\tstatus\twall\tmaxrss_kb\tcpu\tsummary\n' >"$runs"
+printf 'rep\tworkload\tallocator\tstatus\twall\tmaxrss_kb\tcpu\tminflt\tsummary\n' >"$runs"
 load_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
 commit=$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
 failures=0
@@ -129,13 +169,17 @@ for rep in $(seq 1 "$reps"); do
       i=$(( (k + rep - 1) % count ))
       label=${labels[$i]}
       log="$run_dir/logs/$workload.$label.$rep"
+      mapfile -t command < <(workload_command "$workload")
+      mapfile -t env_options < <(workload_env "$workload")
       "$build/bench_measure" --out "$log.measure" --preload "${paths[$i]}" --timeout "$timeout" \
-        -- "$build/$workload" "${size_of[$workload]}" >"$log.out" 2>"$log.err" || true
-      read -r status wall rss user sys _ <"$log.measure"
+        "${env_options[@]}" -- "${command[@]}" >"$log.out" 2>"$log.err" || true
+      read -r status wall rss user sys minflt _ <"$log.measure"
       status=${status#status=}; wall=${wall#wall=}; rss=${rss#maxrss_kb=}
       cpu=$(awk -v u="${user#user=}" -v s="${sys#sys=}" 'BEGIN { printf "%.3f", u + s }')
       summary=$(grep -E '^workload=' "$log.out" | tail -n 1 | tr '\t' ' ' || true)
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$workload" "$label" "$status" "$wall" "$rss" "$cpu" "$summary" >>"$runs"
+      minflt=${minflt#minflt=}
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$workload" "$label" "$status" "$wall" "$rss" "$cpu" \
+        "$minflt" "$summary" >>"$runs"
       if [ "$status" != "exit:0" ]; then
         failures=$((failures + 1))
         bench_log "FAILED: $workload under $label (rep $rep): $status; stderr:"
@@ -167,7 +211,12 @@ if [ "$callgrind" = 1 ]; then
 fi
 
 sizes=""
-for workload in "${workloads[@]}"; do sizes="$sizes $workload=${size_of[$workload]}"; done
+for workload in "${workloads[@]}"; do
+  args=${size_of[$workload]}
+  [ "${extra_of[$workload]}" = - ] || args="$args,${extra_of[$workload]}"
+  [ "${env_of[$workload]}" = - ] || args="$args,${env_of[$workload]}"
+  sizes="$sizes $workload=$args"
+done
 allocator_args=()
 for i in "${!labels[@]}"; do allocator_args+=(--allocator "${labels[$i]}=${paths[$i]:-(none: glibc malloc)}"); done
 python3 "$BENCH_ROOT/bench/report.py" --runs "$runs" --mode "$mode" --reps "$reps" --sizes "${sizes# }" \

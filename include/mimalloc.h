@@ -10,9 +10,9 @@ Everything here is written for this project; see LICENSE (MIT).
 #ifndef MIMALLOC_H
 #define MIMALLOC_H
 
-// Interface version: major * 100 + minor (2.2.6 -> 226). `mi_version()`
+// Interface version: major * 100 + minor (2.2.7 -> 227). `mi_version()`
 // returns the same number at run time.
-#define MI_MALLOC_VERSION 226
+#define MI_MALLOC_VERSION 227
 
 /* ============================================================================
    Declaration helpers
@@ -171,6 +171,13 @@ mi_decl_nodiscard mi_decl_export mi_decl_restrict char* mi_realpath(const char* 
 #define MI_SMALL_WSIZE_MAX  (128)
 #define MI_SMALL_SIZE_MAX   (MI_SMALL_WSIZE_MAX*sizeof(void*))
 
+// Byte patterns of debug builds (MI_DEBUG >= 2): new memory reads as
+// MI_DEBUG_UNINIT, freed memory as MI_DEBUG_FREED; with padding, the bytes
+// just after the requested size hold MI_DEBUG_PADDING.
+#define MI_DEBUG_UNINIT     (0xD0)
+#define MI_DEBUG_FREED      (0xDF)
+#define MI_DEBUG_PADDING    (0xDE)
+
 mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_malloc_small(size_t size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1);
 mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_zalloc_small(size_t size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1);
 mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_zalloc(size_t size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1);
@@ -241,6 +248,24 @@ mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_calloc_aligned(size_t
 mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_calloc_aligned_at(size_t count, size_t size, size_t alignment, size_t offset) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size2(1,2);
 mi_decl_nodiscard mi_decl_export void* mi_realloc_aligned(void* p, size_t newsize, size_t alignment) mi_attr_noexcept mi_attr_alloc_size(2) mi_attr_alloc_align(3);
 mi_decl_nodiscard mi_decl_export void* mi_realloc_aligned_at(void* p, size_t newsize, size_t alignment, size_t offset) mi_attr_noexcept mi_attr_alloc_size(2);
+
+/* ============================================================================
+   Allocation that also reports the usable size (mimalloc 2.2.7)
+   Each `block_size` out-parameter may be NULL. When it is not, it receives the
+   usable size of the block (what mi_usable_size would return), or 0 when no
+   block is returned (allocation failure, NULL or foreign pointer).
+============================================================================ */
+
+mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_umalloc(size_t size, size_t* block_size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1);
+mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_ucalloc(size_t count, size_t size, size_t* block_size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size2(1,2);
+// `block_size_pre`: usable size of `p` before the call; `block_size_post`: of the result.
+mi_decl_nodiscard mi_decl_export void* mi_urealloc(void* p, size_t newsize, size_t* block_size_pre, size_t* block_size_post) mi_attr_noexcept mi_attr_alloc_size(2);
+// `block_size`: usable size of `p` just before it was freed.
+mi_decl_export void mi_ufree(void* p, size_t* block_size) mi_attr_noexcept;
+mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_umalloc_aligned(size_t size, size_t alignment, size_t* block_size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1) mi_attr_alloc_align(2);
+mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_uzalloc_aligned(size_t size, size_t alignment, size_t* block_size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1) mi_attr_alloc_align(2);
+mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_umalloc_small(size_t size, size_t* block_size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1);
+mi_decl_nodiscard mi_decl_export mi_decl_restrict void* mi_uzalloc_small(size_t size, size_t* block_size) mi_attr_noexcept mi_attr_malloc mi_attr_alloc_size(1);
 
 /* ============================================================================
    First-class heaps
@@ -461,7 +486,8 @@ typedef enum mi_option_e {
   mi_option_guarded_sample_seed        = 34,  // seed for the guard sampling
   mi_option_target_segments_per_thread = 35,  // try to keep a thread's segment count near N
   mi_option_generic_collect            = 36,  // collect the heap every N slow-path allocations
-  _mi_option_last                      = 37,
+  mi_option_allow_thp                  = 37,  // transparent huge pages for large OS regions (0: off for the process)
+  _mi_option_last                      = 38,
   // older names, kept for source compatibility
   mi_option_large_os_pages        = mi_option_allow_large_os_pages,
   mi_option_eager_region_commit   = mi_option_arena_eager_commit,

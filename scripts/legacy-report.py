@@ -27,7 +27,7 @@ Exit status 0 only when
 Exit status 1 when that verdict fails, 2 on usage or build errors.
 
 Logs of every run: <build-dir>/logs/<mode>/<test>-<run>.log
-Documentation of the columns: doc/legacy-report.md
+Documentation of the columns: doc/ownership.md, "Reading the legacy report"
 """
 
 import argparse
@@ -39,7 +39,7 @@ import subprocess
 import sys
 import time
 
-TESTS = ["mt-reclaim", "mt-coalesce", "mt-huge", "mt-churn", "mt-soak"]
+TESTS = ["mt-reclaim", "mt-coalesce", "mt-huge", "mt-churn", "mt-soak", "mt-claim-storm"]
 MODES = ["normal", "normal+pause", "normal+tsan", "legacy", "legacy+pause", "legacy+tsan"]
 TSAN_OPTIONS = "halt_on_error=0 report_signal_unsafe=0 exitcode=66 history_size=4"
 TSAN_EXIT_CODE = 66
@@ -514,7 +514,7 @@ def main():
             out.write("## Legacy report\n\n")
             out.write("%s.\n" % settings)
             out.write("Cells `R (N)`: R runs, N in total; `-`: not measured (no ThreadSanitizer). "
-                      "See doc/legacy-report.md.\n\n")
+                      "See doc/ownership.md, section Reading the legacy report.\n\n")
             out.write(format_markdown_table(rows) + "\n\n")
             for line in verdict_lines:
                 out.write("- `%s`\n" % line)

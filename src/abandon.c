@@ -93,6 +93,7 @@ size_t _mi_abandoned_count(mi_subproc_t* subproc) {
 void _mi_abandoned_lock_for_fork(void) {
   _mi_prim_lock(&mi_subprocs_lock);
   for (mi_subproc_t* subproc = mi_subprocs; subproc != NULL; subproc = subproc->next) {
+    _mi_prim_lock(&subproc->visit_lock);
     _mi_prim_lock(&subproc->abandoned_lock);
   }
 }
@@ -100,6 +101,7 @@ void _mi_abandoned_lock_for_fork(void) {
 void _mi_abandoned_unlock_after_fork(void) {
   for (mi_subproc_t* subproc = mi_subprocs; subproc != NULL; subproc = subproc->next) {
     _mi_prim_unlock(&subproc->abandoned_lock);
+    _mi_prim_unlock(&subproc->visit_lock);
   }
   _mi_prim_unlock(&mi_subprocs_lock);
 }
@@ -303,14 +305,27 @@ bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segme
   return found;
 }
 
+// May a thread freeing into an abandoned (non-huge) segment take it over? A
+// thread that mostly frees must not hoard other threads' segments: it keeps
+// the reclaimed ones at most about half of what it owns and, with
+// `target_segments_per_thread` N > 0, stops taking segments over once it owns N.
+static bool mi_reclaim_on_free_allowed(const mi_segments_tld_t* tld) {
+  if (tld->reclaim_count * 2 > tld->count)
+    return false;
+  long target = mi_option_get(mi_option_target_segments_per_thread);
+  return (target <= 0 || tld->count < (size_t)target);
+}
+
 // A thread freeing a block into an abandoned segment tries to take it over.
 // Returns true if it now owns the segment (which is adopted into `heap`).
 bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap) {
   mi_segments_tld_t* tld = &heap->tld->segments;
-  // A thread that mostly frees must not hoard other threads' segments: keep
-  // the reclaimed ones at most about half of what it owns (huge segments are
-  // freed at once, so they do not count).
-  if (!mi_segment_is_huge(segment) && tld->reclaim_count * 2 > tld->count)
+  // Huge segments are freed at once, so they do not count.
+  if (!mi_segment_is_huge(segment) && !mi_reclaim_on_free_allowed(tld))
+    return false;
+  // Sub-processes never exchange segments. `subproc` is immutable after the
+  // segment is created, and the caller's live block keeps the segment mapped.
+  if (segment->subproc != tld->subproc)
     return false;
   if (!mi_segment_claim(segment, _mi_thread_id())) {
     mi_test_count(MI_TEST_CLAIM_LOST);
@@ -371,6 +386,11 @@ static bool mi_segment_visit_pages(mi_segment_t* segment, int heap_tag, bool vis
 // Each segment is claimed while it is visited (so nobody reclaims it under
 // the visitor) and given back afterwards; it stays linked in the set, and
 // the set's lock is not held while the visitor runs (it may allocate).
+// The claim uses MI_THREAD_ID_VISITOR, an id no thread has: the visiting
+// thread must not look like the owner to its own frees (a visitor freeing
+// what dead threads leaked takes the remote path, onto the thread-free
+// lists the next claimant collects). Visits of one sub-process are serialised
+// so that each visitor sees every abandoned segment.
 bool mi_abandoned_visit_blocks(mi_subproc_id_t subproc_id, int heap_tag, bool visit_blocks,
                                mi_block_visit_fun* visitor, void* arg) {
   mi_subproc_t* subproc = (mi_subproc_t*)subproc_id;
@@ -380,16 +400,16 @@ bool mi_abandoned_visit_blocks(mi_subproc_id_t subproc_id, int heap_tag, bool vi
     _mi_error_message(EINVAL, "mi_abandoned_visit_blocks needs mi_option_visit_abandoned enabled\n");
     return false;
   }
-  uintptr_t tid = _mi_thread_id();
   mi_segment_t* current = NULL;
   bool ok = true;
+  _mi_prim_lock(&subproc->visit_lock);
   for (;;) {
     _mi_prim_lock(&subproc->abandoned_lock);
     mi_segment_t* next = NULL;
     if (ok) {
       // `current` is ours, so nobody can have unlinked it: its successor is valid.
       next = (current == NULL ? subproc->abandoned_first : current->abandoned_next);
-      while (next != NULL && !mi_segment_claim(next, tid))
+      while (next != NULL && !mi_segment_claim(next, MI_THREAD_ID_VISITOR))
         next = next->abandoned_next;
     }
     if (current != NULL)
@@ -400,5 +420,6 @@ bool mi_abandoned_visit_blocks(mi_subproc_id_t subproc_id, int heap_tag, bool vi
       break;
     ok = mi_segment_visit_pages(current, heap_tag, visit_blocks, visitor, arg);
   }
+  _mi_prim_unlock(&subproc->visit_lock);
   return ok;
 }

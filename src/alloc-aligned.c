@@ -23,7 +23,7 @@ static void* mi_heap_malloc_zero_aligned_at_generic(mi_heap_t* heap, size_t size
     size_t huge_size = (size <= MI_MEDIUM_OBJ_SIZE_MAX ? MI_MEDIUM_OBJ_SIZE_MAX + 1 : size);
     void* p = _mi_heap_malloc_zero_ex(heap, huge_size, zero, alignment);
     mi_assert_internal(p == NULL || ((uintptr_t)p % alignment) == 0);
-    return p;
+    return (p == NULL ? NULL : _mi_realloc_in_place(p, size)); // the padding follows `size`
   }
   if (size > MI_MAX_ALLOC_SIZE - alignment)
     return mi_aligned_fail(ENOMEM, size, alignment);
@@ -36,7 +36,7 @@ static void* mi_heap_malloc_zero_aligned_at_generic(mi_heap_t* heap, size_t size
   if (aligned != p)
     mi_page_set_has_aligned(_mi_ptr_page(p));
   mi_assert_internal((((uintptr_t)aligned + offset) % alignment) == 0);
-  return aligned;
+  return _mi_realloc_in_place(aligned, size); // the padding follows `size`, not the over-allocation
 }
 
 static void* mi_heap_malloc_zero_aligned_at(mi_heap_t* heap, size_t size, size_t alignment, size_t offset,
@@ -47,9 +47,9 @@ static void* mi_heap_malloc_zero_aligned_at(mi_heap_t* heap, size_t size, size_t
     return mi_aligned_fail(ENOMEM, size, alignment);
   // Fast path: the next free block of the size happens to be aligned.
   if (mi_likely(size <= MI_SMALL_SIZE_MAX && alignment <= size)) {
-    mi_page_t* page = _mi_heap_get_free_small_page(heap, size);
+    mi_page_t* page = _mi_heap_get_free_small_page(heap, size + MI_PADDING_SIZE);
     if (page->free != NULL && (((uintptr_t)page->free + offset) & (alignment - 1)) == 0) {
-      return _mi_page_malloc_zero(heap, page, size, zero);
+      return _mi_page_malloc_zero(heap, page, size + MI_PADDING_SIZE, zero);
     }
   }
   return mi_heap_malloc_zero_aligned_at_generic(heap, size, alignment, offset, zero);
@@ -125,9 +125,11 @@ static void* mi_heap_realloc_zero_aligned_at(mi_heap_t* heap, void* p, size_t ne
   if (mi_unlikely(!_mi_segment_map_contains(_mi_ptr_segment(p)))) {
     return _mi_heap_realloc_zero(heap, p, newsize, zero); // reports the foreign pointer, fails with EINVAL
   }
+  if (!_mi_realloc_check(p))
+    return NULL;
   size_t size = mi_usable_size(p);
   if (newsize <= size && newsize >= (size - (size / 2)) && (((uintptr_t)p + offset) % alignment) == 0) {
-    return p; // still fits, still aligned, not too wasteful
+    return _mi_realloc_in_place(p, newsize); // still fits, still aligned, not too wasteful
   }
   void* newp = mi_heap_malloc_aligned_at(heap, newsize, alignment, offset);
   if (newp == NULL)

@@ -84,7 +84,10 @@ int __posix_memalign(void** p, size_t alignment, size_t size);
 The C allocation interface
 -----------------------------------------------------------------------------*/
 
-#if !MI_OVERRIDE_ALIASES
+#if MI_OVERRIDE_ALIASES
+// Referenced by alloc.c and free.c (see mi_override_link_all).
+mi_decl_hidden const char _mi_override_all = 1;
+#else
 mi_override_export void* malloc(size_t size) { return mi_malloc(size); }
 mi_override_export void free(void* p) { mi_free(p); }
 mi_override_export void* __libc_malloc(size_t size) { return mi_malloc(size); }

@@ -13,12 +13,20 @@ lookup and a free-list pop: no lock, no search.
 #include <string.h>
 #include "mimalloc/internal.h"
 
-// Fast path: pop a block from the page's free list.
+// Fast path: pop a block from the page's free list. `size` includes the padding.
 inline void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size, bool zero) {
   mi_block_t* const block = page->free;
   if (mi_unlikely(block == NULL))
     return _mi_malloc_generic(heap, size, zero, 0);
+#if MI_DEBUG > 0 || MI_SECURE >= 3
+  // A link overwritten by an overflow (or, encoded, decoding to garbage) is caught before use.
+  mi_block_t* next = mi_block_next(block);
+  if (mi_unlikely(next != NULL && !mi_page_holds_block(page, next)))
+    next = _mi_free_list_corrupted(page, block);
+  page->free = next;
+#else
   page->free = mi_block_next(block);
+#endif
   page->used++;
 #if MI_DEBUG > 0
   // Per-size statistics cost a few instructions on every allocation: debug builds only.
@@ -32,12 +40,21 @@ inline void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size,
   }
   mi_stat_increase(heap->tld->stats.malloc_requested, size);
 #endif
+  mi_track_malloc(block, mi_page_usable_block_size(page), zero && page->free_is_zero);
   if (mi_unlikely(zero)) {
     if (page->free_is_zero)
       block->next = NULL; // the rest of the block is fresh, zeroed memory
     else
-      memset(block, 0, page->block_size);
+      memset(block, 0, mi_page_usable_block_size(page));
   }
+#if MI_SECURE >= 4
+  // A live block's first word must not look like a free-list link, or every
+  // free of it would walk the lists for a double free (see checks.c).
+  *(uintptr_t*)block = 0;
+#endif
+#if MI_PADDING || MI_DEBUG >= 2
+  mi_block_init_debug(page, block, size, zero);
+#endif
   return block;
 }
 
@@ -48,16 +65,24 @@ void* _mi_malloc_fail(size_t size) {
 }
 
 static inline void* mi_heap_malloc_small_zero(mi_heap_t* heap, size_t size, bool zero) {
-  mi_page_t* page = _mi_heap_get_free_small_page(heap, size);
-  return _mi_page_malloc_zero(heap, page, size, zero);
+#if MI_GUARDED
+  if (mi_heap_guarded_sample(heap, size))
+    return _mi_heap_malloc_guarded(heap, size, zero);
+#endif
+  mi_page_t* page = _mi_heap_get_free_small_page(heap, size + MI_PADDING_SIZE);
+  return _mi_page_malloc_zero(heap, page, size + MI_PADDING_SIZE, zero);
 }
 
 inline void* _mi_heap_malloc_zero_ex(mi_heap_t* heap, size_t size, bool zero, size_t huge_alignment) {
   if (mi_likely(size <= MI_SMALL_SIZE_MAX))
     return mi_heap_malloc_small_zero(heap, size, zero);
-  if (mi_unlikely(size > MI_MAX_ALLOC_SIZE))
+  if (mi_unlikely(size > MI_MAX_ALLOC_SIZE - MI_PADDING_SIZE))
     return _mi_malloc_fail(size);
-  return _mi_malloc_generic(heap, size, zero, huge_alignment);
+#if MI_GUARDED
+  if (huge_alignment == 0 && mi_heap_guarded_sample(heap, size))
+    return _mi_heap_malloc_guarded(heap, size, zero);
+#endif
+  return _mi_malloc_generic(heap, size + MI_PADDING_SIZE, zero, huge_alignment);
 }
 
 inline void* _mi_heap_malloc_zero(mi_heap_t* heap, size_t size, bool zero) {
@@ -128,6 +153,32 @@ void* mi_expand(void* p, size_t newsize) mi_attr_noexcept {
   return p;
 }
 
+// realloc of a pointer of ours: the checks of free (debug, padding and secure
+// builds). A pointer free would refuse makes realloc fail with EINVAL and
+// stay untouched.
+bool _mi_realloc_check(void* p) {
+#if MI_FREE_CHECKS
+  const mi_segment_t* segment = _mi_ptr_segment(p);
+  if (mi_unlikely(!_mi_free_check(segment, _mi_segment_page_of(segment, p), p, "mi_realloc"))) {
+    errno = EINVAL;
+    return false;
+  }
+#endif
+  (void)p;
+  return true;
+}
+
+// Keep `p` for `newsize` bytes (no more than it has): the padding follows the new size.
+void* _mi_realloc_in_place(void* p, size_t newsize) {
+#if MI_PADDING
+  mi_page_t* page = _mi_ptr_page(p);
+  mi_block_t* block = (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p);
+  mi_padding_set(page, block, (uint8_t*)p + newsize);
+#endif
+  (void)newsize;
+  return p;
+}
+
 void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero) {
   if (p == NULL)
     return _mi_heap_malloc_zero(heap, newsize, zero);
@@ -137,10 +188,12 @@ void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero)
     errno = EINVAL;
     return NULL;
   }
+  if (!_mi_realloc_check(p))
+    return NULL;
   size_t size = _mi_usable_size(p, "mi_realloc");
   // Keep the block if the new size fits and wastes at most half of it.
   if (mi_unlikely(newsize <= size && newsize >= (size / 2) && newsize > 0))
-    return p;
+    return _mi_realloc_in_place(p, newsize);
   void* newp = mi_heap_malloc(heap, newsize);
   if (mi_unlikely(newp == NULL))
     return NULL; // the old block is untouched
@@ -264,6 +317,7 @@ mi_decl_restrict char* mi_realpath(const char* fname, char* resolved_name) mi_at
 }
 
 #if MI_OVERRIDE_ALIASES
+mi_override_link_all();
 void* malloc(size_t size) mi_attr_malloc mi_attr_alloc_size(1) mi_decl_alias_of(mi_malloc);
 void* __libc_malloc(size_t size) mi_attr_malloc mi_attr_alloc_size(1) mi_decl_alias_of(mi_malloc);
 #endif

@@ -11,7 +11,7 @@ abandon.c and ownership.h).
 #include "mimalloc/internal.h"
 
 // ---------------------------------------------------------------------------
-// Invalid and double frees
+// Pointers that are not ours (checks of our own blocks: checks.c)
 // ---------------------------------------------------------------------------
 static bool mi_invalid_free_reported; // atomic
 
@@ -24,47 +24,6 @@ static mi_decl_noinline mi_decl_cold void mi_free_invalid(const void* p, const c
     _mi_warning_message("%s: pointer %p was not allocated by this allocator; it is left alone\n", msg, p);
   }
 }
-
-#if MI_DEBUG > 0
-static bool mi_list_contains(const mi_block_t* list, const mi_block_t* block, size_t max) {
-  while (list != NULL && max-- > 0) {
-    if (list == block)
-      return true;
-    list = mi_block_next(list);
-  }
-  return false;
-}
-
-// Checks of debug builds: the pointer must be a block start (or an aligned
-// pointer inside one) of a page in use, and not already free.
-static bool mi_free_check(const mi_segment_t* segment, const mi_page_t* page, const void* p) {
-  if (mi_unlikely((segment->cookie ^ (uintptr_t)segment) != _mi_process_cookie)) {
-    _mi_error_message(EINVAL, "mi_free: pointer %p has a corrupted segment header\n", p);
-    return false;
-  }
-  if (mi_unlikely(page->block_size <= 1 || (uint8_t*)p < page->page_start)) {
-    _mi_error_message(EINVAL, "mi_free: pointer %p is not an allocated block\n", p);
-    return false;
-  }
-  size_t offset = (size_t)((uint8_t*)p - page->page_start);
-  if (!mi_page_has_aligned(page) && (offset % page->block_size) != 0) {
-    _mi_error_message(EINVAL, "mi_free: pointer %p points inside a block\n", p);
-    return false;
-  }
-  if (mi_segment_is_owned_by_me(segment)) {
-    const mi_block_t* block = (const mi_block_t*)((uint8_t*)p - (offset % page->block_size));
-    size_t max = page->capacity;
-    if (mi_list_contains(page->free, block, max) || mi_list_contains(page->local_free, block, max) ||
-        // Acquire pairs with the release CAS of the remote frees that pushed the blocks.
-        mi_list_contains(mi_tf_block(mi_atomic_load_acquire(&((mi_page_t*)page)->xthread_free)), block,
-                         max)) {
-      _mi_error_message(EAGAIN, "mi_free: double free of %p detected\n", p);
-      return false;
-    }
-  }
-  return true;
-}
-#endif
 
 // ---------------------------------------------------------------------------
 // Freeing a block
@@ -155,14 +114,17 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
       tfreex = mi_tf_set_block(tfree, block);
     }
     // Release pairs with the acquire CAS in mi_page_thread_free_collect (the
-    // owner sees our `next` write) and in _mi_page_try_use_delayed_free.
-  } while (!mi_atomic_cas_weak_release(&page->xthread_free, &tfree, tfreex));
+    // owner sees our `next` write) and in _mi_page_try_use_delayed_free;
+    // acquire pairs with the read-modify-write in _mi_page_delayed_freeing_wait
+    // that follows a heap switch (we then read the new heap below).
+  } while (!mi_atomic_cas_weak_acq_rel(&page->xthread_free, &tfree, tfreex));
 
   if (mi_unlikely(use_delayed)) {
     // The page is full: hand the block to the owning heap. The heap stays
     // alive while the page is in MI_DELAYED_FREEING (heap deletion waits).
     mi_heap_t* heap =
         (mi_heap_t*)mi_atomic_load_acquire(&page->xheap); // pairs with mi_page_set_heap's release
+    mi_test_point(MI_TEST_POINT_DELAYED_FREE_PUSH, page);
     if (heap != NULL) {
       mi_block_t* dfree = mi_atomic_load_relaxed(&heap->thread_delayed_free);
       do {
@@ -180,29 +142,65 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
 
 void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) {
   mi_block_t* block = (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p);
+#if MI_GUARDED
+  if (mi_unlikely(page->is_guarded != MI_GUARD_NONE) && _mi_page_guard_free(page, block, is_local))
+    return;
+#endif
+  mi_track_free(block, mi_page_usable_block_size(page));
   if (is_local)
     mi_free_block_local(page, block);
   else
     mi_free_block_remote(segment, page, block);
 }
 
-void mi_free(void* p) mi_attr_noexcept {
+// Checks of debug, padding and secure builds, then the debug fill; false if
+// the pointer must be left alone (the problem was reported). Nothing in release.
+static inline bool mi_free_prepare(const mi_segment_t* segment, mi_page_t* page, void* p) {
+#if MI_FREE_CHECKS
+  if (!_mi_free_check(segment, page, p, "mi_free"))
+    return false;
+#endif
+#if MI_DEBUG >= 2
+  mi_block_fill_freed(page, (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p));
+#endif
+  (void)segment, (void)page, (void)p;
+  return true;
+}
+
+// Everything the fast path of mi_free does not handle: NULL, pointers this
+// allocator did not hand out, and blocks that start exactly at a segment
+// boundary (huge alignments), whose segment is the one before.
+static mi_decl_noinline void mi_free_slow(void* p) {
   mi_segment_t* const segment = _mi_ptr_segment(p);
-  if (mi_unlikely(!_mi_segment_map_contains(segment))) {
+  if (!_mi_segment_map_contains(segment)) {
     if (p != NULL)
       mi_free_invalid(p, "mi_free");
     return;
   }
   mi_page_t* const page = _mi_segment_page_of(segment, p);
-#if MI_DEBUG > 0
-  if (!mi_free_check(segment, page, p))
+  if (!mi_free_prepare(segment, page, p))
+    return; // reported; the block is left alone
+  _mi_free_generic(segment, page, mi_segment_is_owned_by_me(segment), p);
+}
+
+void mi_free(void* p) mi_attr_noexcept {
+  // `p & ~mask`, not `_mi_ptr_segment`: every block but one at a segment
+  // boundary lies inside its segment's first unit, and that one (like NULL,
+  // whose unit is never ours) fails the map check and takes the slow path.
+  mi_segment_t* const segment = (mi_segment_t*)((uintptr_t)p & ~MI_SEGMENT_MASK);
+  if (mi_unlikely(!_mi_segment_map_contains(segment))) {
+    mi_free_slow(p);
     return;
-#endif
+  }
+  mi_page_t* const page = _mi_segment_page_of(segment, p);
+  if (!mi_free_prepare(segment, page, p))
+    return; // reported; the block is left alone
   const bool is_local = mi_segment_is_owned_by_me(segment);
   if (mi_likely(is_local && page->flags.full_aligned == 0)) {
     // Fast path: the owner frees into a page that is not full and has no aligned blocks.
     mi_block_t* const block = (mi_block_t*)p;
     mi_free_stats(page);
+    mi_track_free(block, mi_page_usable_block_size(page));
     mi_block_set_next(block, page->local_free);
     page->local_free = block;
     if (mi_unlikely(--page->used == 0) && page->retire_expire == 0)
@@ -262,10 +260,9 @@ size_t _mi_usable_size(const void* p, const char* msg) {
     return 0;
   }
   const mi_page_t* page = _mi_segment_page_of(segment, p);
-  if (mi_likely(!mi_page_has_aligned(page)))
-    return page->block_size;
-  const mi_block_t* block = _mi_page_ptr_unalign(page, p);
-  return page->block_size - (size_t)((const uint8_t*)p - (const uint8_t*)block);
+  const mi_block_t* block =
+      (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (const mi_block_t*)p);
+  return mi_block_requested_size(page, block, p) - mi_page_guard_size(page);
 }
 
 size_t mi_usable_size(const void* p) mi_attr_noexcept { return _mi_usable_size(p, "mi_usable_size"); }
@@ -289,6 +286,7 @@ void mi_free_aligned(void* p, size_t alignment) mi_attr_noexcept {
 }
 
 #if MI_OVERRIDE_ALIASES
+mi_override_link_all();
 void free(void* p) mi_decl_alias_of(mi_free);
 void __libc_free(void* p) mi_decl_alias_of(mi_free);
 #endif

@@ -24,6 +24,9 @@ void _mi_heap_init(mi_heap_t* heap, mi_tld_t* tld, mi_arena_id_t arena_id, bool 
   heap->pages[MI_BIN_FULL].block_size = MI_QUEUE_FULL_SIZE;
   heap->next = tld->heaps;
   tld->heaps = heap;
+#if MI_GUARDED
+  _mi_heap_guarded_init(heap);
+#endif
 }
 
 // Visit every page of the heap; stops when `fn` returns false.
@@ -72,6 +75,10 @@ static void mi_heap_collect_ex(mi_heap_t* heap, mi_collect_t collect) {
   if (heap == NULL || !mi_heap_is_initialized(heap))
     return;
   bool force = (collect >= MI_COLLECT_FORCE);
+#if MI_GUARDED
+  if (force)
+    _mi_heap_guarded_flush(heap);
+#endif
   _mi_deferred_free(heap, force);
   // The main thread's forced collection also takes over what exited threads left behind.
   if (collect == MI_COLLECT_FORCE && mi_heap_is_backing(heap) && _mi_is_main_thread() && !heap->no_reclaim) {
@@ -193,14 +200,34 @@ void mi_heap_delete(mi_heap_t* heap) {
     mi_heap_collect(heap, false);
     return;
   }
+#if MI_GUARDED
+  _mi_heap_guarded_flush(heap);
+#endif
   mi_heap_absorb(heap->tld->heap_backing, heap);
   mi_heap_free_struct(heap);
 }
+
+#if MI_TRACK_ENABLED
+// A block still live when its heap is destroyed leaves the program as well.
+static bool mi_heap_block_track_free(const mi_heap_t* heap, const mi_heap_area_t* area, void* block,
+                                     size_t size, void* arg) {
+  (void)heap, (void)area, (void)arg;
+  mi_track_free(block, size);
+  return true;
+}
+#endif
 
 static bool mi_heap_page_destroy(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page, void* arg) {
   (void)arg;
   (void)queue;
   _mi_page_use_delayed_free(page, MI_NEVER_DELAYED_FREE, false);
+#if MI_TRACK_ENABLED
+  mi_heap_area_t area;
+  _mi_heap_area_init(&area, page);
+  _mi_heap_area_visit_blocks(&area, page, &mi_heap_block_track_free, NULL);
+#endif
+  mi_page_guard_release(page);
+  mi_track_mem_undefined(page->page_start, (size_t)page->reserved * page->block_size);
   if (page->block_size > MI_LARGE_OBJ_SIZE_MAX)
     mi_stat_decrease(heap->tld->stats.malloc_huge, page->block_size);
   if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX) {
@@ -301,14 +328,14 @@ void _mi_heap_area_init(mi_heap_area_t* area, mi_page_t* page) {
 // Visit the live blocks of a page: mark the free ones in a bitmap first.
 bool _mi_heap_area_visit_blocks(const mi_heap_area_t* area, mi_page_t* page, mi_block_visit_fun* visitor,
                                 void* arg) {
-  if (page == NULL || page->used == 0)
+  if (page == NULL || page->used == 0 || mi_page_is_quarantined(page))
     return true;
   _mi_page_free_collect(page, true);
   size_t bsize = page->block_size;
   uint8_t* start = page->page_start;
   mi_heap_t* heap = mi_page_heap(page);
   if (page->capacity == 1)
-    return visitor(heap, area, start, bsize, arg);
+    return visitor(heap, area, start, bsize - mi_page_guard_size(page), arg);
   uint64_t free_map[MI_PAGE_BLOCKS_MAX / 64];
   size_t words = _mi_divide_up(page->capacity, 64);
   memset(free_map, 0, words * sizeof(uint64_t));
@@ -349,15 +376,4 @@ bool mi_heap_visit_blocks(const mi_heap_t* heap, bool visit_blocks, mi_block_vis
     return false;
   mi_visit_args_t args = {visit_blocks, visitor, arg};
   return _mi_heap_visit_pages((mi_heap_t*)heap, &mi_heap_page_visit, &args);
-}
-
-// Guarded allocation (blocks placed against a guard page) is a debugging
-// build mode of mimalloc that this library does not provide; as in
-// mimalloc's builds without it, the sampling settings have no effect.
-void mi_heap_guarded_set_sample_rate(mi_heap_t* heap, size_t sample_rate, size_t seed) {
-  (void)heap, (void)sample_rate, (void)seed;
-}
-
-void mi_heap_guarded_set_size_bound(mi_heap_t* heap, size_t min, size_t max) {
-  (void)heap, (void)min, (void)max;
 }

@@ -21,7 +21,22 @@ mi_decl_hidden mi_heap_t _mi_heap_empty = {
     .pages_free_direct = {MI_DIRECT_EMPTY},
 };
 
-__thread mi_heap_t* _mi_heap_default __attribute__((tls_model("initial-exec"))) = &_mi_heap_empty;
+mi_decl_thread_local mi_heap_t* _mi_heap_default = &_mi_heap_empty;
+
+// The calling thread's id (see internal.h); MI_THREAD_ID_NONE until the thread sets up its heap.
+mi_decl_thread_local uintptr_t _mi_thread_id_value = MI_THREAD_ID_NONE;
+static uintptr_t mi_thread_id_next = MI_THREAD_ID_FIRST; // atomic
+
+void _mi_thread_id_ensure(void) {
+  if (_mi_thread_id_value != MI_THREAD_ID_NONE)
+    return;
+  // Relaxed: the add only has to hand out distinct values; nothing is published with it.
+  uintptr_t id;
+  do {
+    id = mi_atomic_add_relaxed(&mi_thread_id_next, 1);
+  } while (id < MI_THREAD_ID_FIRST); // skips the reserved values should a 32-bit counter wrap
+  _mi_thread_id_value = id;
+}
 
 // The main thread's heap and thread data are static: the main thread can
 // allocate before (and after) anything else is set up.
@@ -116,6 +131,7 @@ void _mi_thread_ensure_initialized(void) {
   if (mi_heap_is_initialized(_mi_heap_default))
     return;
   mi_process_init();
+  _mi_thread_id_ensure();
   mi_heap_t* heap;
   mi_tld_t* tld;
   if (_mi_is_main_thread() && !mi_main_heap_in_use) {
@@ -178,6 +194,15 @@ void mi_thread_done(void) mi_attr_noexcept {
     mi_thread_heaps_done(heap->tld->heap_backing);
 }
 
+#if MI_TESTING
+// Test builds: drop the thread's heap the way a thread whose exit hook never
+// runs leaves it (its segments stay owned by its id).
+void _mi_thread_forget(void) {
+  _mi_heap_default = &_mi_heap_empty;
+  _mi_prim_thread_associate_default_heap(NULL);
+}
+#endif
+
 void mi_thread_set_in_threadpool(void) mi_attr_noexcept {
   // Threads in a pool live long; nothing to change in this design.
 }
@@ -208,6 +233,7 @@ void mi_process_init(void) mi_attr_noexcept {
     return;
   _mi_process_is_initialized = true;
   _mi_os_init();
+  _mi_thread_id_ensure();
   mi_main_thread_id = _mi_thread_id();
   mi_process_start = _mi_clock_now();
   _mi_process_cookie = (uintptr_t)_mi_prim_random_seed() | 1;
@@ -226,7 +252,14 @@ void mi_process_done(void) mi_attr_noexcept {
     return;
   mi_process_is_done = true;
   mi_heap_t* heap = _mi_heap_default;
-  if (mi_option_is_enabled(mi_option_destroy_on_exit) && mi_heap_is_initialized(heap))
+#if !defined(MI_SKIP_COLLECT_ON_EXIT) && (MI_DEBUG > 0 || !defined(MI_SHARED_LIB))
+  // A static copy may live in a shared object that is unloaded and loaded
+  // again; debug builds want the statistics at exit to show what leaked.
+  const bool collect = true;
+#else
+  const bool collect = mi_option_is_enabled(mi_option_destroy_on_exit);
+#endif
+  if (collect && mi_heap_is_initialized(heap))
     mi_collect(true);
   if (mi_option_is_enabled(mi_option_show_stats) || mi_option_is_enabled(mi_option_verbose)) {
     mi_stats_print(NULL);

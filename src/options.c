@@ -36,7 +36,7 @@ typedef struct mi_option_desc_s {
   { value, MI_OPTION_UNINIT, mi_option_##opt, #opt, NULL, true, acted }
 
 static mi_option_desc_t mi_options[_mi_option_last] = {
-    MI_OPTION(show_errors, MI_DEBUG > 0 ? 1 : 0, true),
+    MI_OPTION(show_errors, (MI_DEBUG > 0 || MI_SHOW_ERRORS) ? 1 : 0, true),
     MI_OPTION(show_stats, 0, true),
     MI_OPTION(verbose, 0, true),
     MI_OPTION(eager_commit, 1, false),
@@ -66,13 +66,14 @@ static mi_option_desc_t mi_options[_mi_option_last] = {
     MI_OPTION(disallow_arena_alloc, 0, true),
     MI_OPTION(retry_on_oom, 400, false),
     MI_OPTION(visit_abandoned, 0, true),
-    MI_OPTION(guarded_min, 0, false),
-    MI_OPTION(guarded_max, 1024L * 1024L * 1024L, false),
-    MI_OPTION(guarded_precise, 0, false),
-    MI_OPTION(guarded_sample_rate, 0, false),
-    MI_OPTION(guarded_sample_seed, 0, false),
-    MI_OPTION(target_segments_per_thread, 0, false),
+    MI_OPTION(guarded_min, 0, MI_GUARDED),
+    MI_OPTION(guarded_max, 1024L * 1024L * 1024L, MI_GUARDED),
+    MI_OPTION(guarded_precise, 0, MI_GUARDED),
+    MI_OPTION(guarded_sample_rate, (MI_GUARDED && MI_DEBUG == 0 ? 4000 : 0), MI_GUARDED),
+    MI_OPTION(guarded_sample_seed, 0, MI_GUARDED),
+    MI_OPTION(target_segments_per_thread, 0, true),
     MI_OPTION(generic_collect, 10000, true),
+    MI_OPTION(allow_thp, 1, true),
 };
 
 static void mi_option_init(mi_option_desc_t* desc);
@@ -264,6 +265,8 @@ void _mi_error_message(int err, const char* fmt, ...) {
   mi_error_fun* handler = (mi_error_fun*)mi_atomic_load_relaxed(&mi_error_handler);
   if (handler != NULL)
     handler(err, mi_atomic_load_relaxed(&mi_error_arg));
+  else if (MI_XMALLOC && (err == ENOMEM || err == EOVERFLOW))
+    abort(); // MI_XMALLOC: running out of memory is fatal unless the program handles errors
 }
 
 #if MI_DEBUG > 0

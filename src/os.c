@@ -20,6 +20,8 @@ mi_msecs_t _mi_clock_now(void) { return _mi_prim_clock_now(); }
 // Segment-aligned addresses are handed out from a rising hint so that most
 // mappings are aligned on the first try (no over-allocation and trimming).
 // The hint area starts at 2 TiB plus a random offset and wraps after 1 TiB.
+// A 32-bit address space has no room for such an area: no hints there.
+#if MI_ADDRESS_BITS > 32
 #define MI_HINT_BASE ((uintptr_t)2 << 40)
 #define MI_HINT_AREA ((uintptr_t)1 << 40)
 static uintptr_t mi_os_hint_next; // atomic
@@ -36,6 +38,12 @@ static void* mi_os_hint_reserve(size_t size) {
   }
   return (void*)hint;
 }
+#else
+static void* mi_os_hint_reserve(size_t size) {
+  (void)size;
+  return NULL;
+}
+#endif
 
 static void* mi_os_mmap(void* hint, size_t size, mi_stats_t* stats) {
   void* p = NULL;
@@ -62,6 +70,40 @@ static void mi_os_munmap(void* p, size_t size, mi_stats_t* stats) {
     mi_stat_decrease(stats->reserved, size);
     mi_stat_decrease(stats->committed, size);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Transparent huge pages (mi_option_allow_thp)
+// ---------------------------------------------------------------------------
+// A huge page is faulted in whole, so a region used sparsely costs up to 2 MiB
+// of resident memory per touched 4 KiB page. A segment's mapping (fresh or from
+// the segment cache) asks for huge pages when that cannot matter much: when it
+// holds one huge block (which its program mostly uses), or once the process has
+// been MI_THP_MIN_RSS resident, where a few sparse MiB are small beside what it
+// uses. (Mapped address space is no measure: threads each own sparsely used
+// segments.)
+#define MI_THP_MIN_RSS (4 * MI_SEGMENT_SIZE)
+
+static bool mi_os_thp_disabled; // atomic: the process was taken off huge pages
+
+static bool mi_os_thp_allowed(void) {
+  if (mi_os_config.large_page_size == 0)
+    return false;
+  if (mi_option_is_enabled(mi_option_allow_thp))
+    return true;
+  // Turned off: also where the system gives huge pages unasked ("always").
+  if (!mi_atomic_load_relaxed(&mi_os_thp_disabled)) {
+    mi_atomic_store_relaxed(&mi_os_thp_disabled, true);
+    _mi_prim_thp_disable();
+  }
+  return false;
+}
+
+void _mi_os_thp_consider(void* start, size_t size, bool one_block) {
+  if (!one_block && _mi_prim_peak_rss() < MI_THP_MIN_RSS)
+    return;
+  if (mi_os_thp_allowed())
+    _mi_prim_thp_advise(start, size);
 }
 
 // Map `size` bytes such that `result + offset` is aligned to `alignment`

@@ -13,30 +13,36 @@ size_t _mi_bin_size(uint8_t bin) {
   if (bin == 0 || bin >= MI_BIN_HUGE)
     return (bin == MI_BIN_HUGE ? MI_LARGE_OBJ_SIZE_MAX : 0);
   if (bin <= 8)
-    return (size_t)bin * MI_INTPTR_SIZE;
+    return (size_t)bin * MI_BIN_UNIT;
   size_t b = ((size_t)bin + 3) >> 2;
   size_t k = ((size_t)bin + 3) & 3;
-  return ((5 + k) << (b - 2)) * MI_INTPTR_SIZE;
+  return ((5 + k) << (b - 2)) * MI_BIN_UNIT;
 }
 
+// With padding, the good size leaves room for it in the same block.
 size_t mi_good_size(size_t size) mi_attr_noexcept {
-  if (size <= MI_MEDIUM_OBJ_SIZE_MAX)
-    return _mi_bin_size(_mi_bin(size == 0 ? 1 : size));
-  if (size > MI_MAX_ALLOC_SIZE)
+  if (size <= MI_MEDIUM_OBJ_SIZE_MAX - MI_PADDING_SIZE)
+    return _mi_bin_size(_mi_bin(size == 0 ? 1 : size + MI_PADDING_SIZE)) - MI_PADDING_SIZE;
+  if (size > MI_MAX_ALLOC_SIZE - MI_PADDING_SIZE)
     return size;
-  return _mi_align_up(size, _mi_os_page_size());
+  return _mi_align_up(size + MI_PADDING_SIZE, _mi_os_page_size()) - MI_PADDING_SIZE;
 }
 
 // Keep the direct table in step with the first page of a small bin. All word
 // sizes that map to this bin point at the queue's first page (or the empty page).
 void _mi_heap_queue_first_update(mi_heap_t* heap, const mi_page_queue_t* queue) {
   size_t size = queue->block_size;
-  if (size > MI_SMALL_SIZE_MAX)
-    return;
+  size_t idx = _mi_wsize_from_size(size);
+  if (size > MI_SMALL_SIZE_MAX) {
+    // With padding the table reaches past MI_SMALL_SIZE_MAX, into this bin perhaps.
+    if (MI_PAGES_DIRECT - 1 == MI_SMALL_WSIZE_MAX || mi_page_queue_is_special(queue) ||
+        _mi_bin((MI_PAGES_DIRECT - 1) * MI_INTPTR_SIZE) != _mi_bin(size))
+      return;
+    idx = MI_PAGES_DIRECT - 1;
+  }
   mi_page_t* page = queue->first;
   if (page == NULL)
     page = (mi_page_t*)&_mi_page_empty;
-  size_t idx = _mi_wsize_from_size(size);
   if (heap->pages_free_direct[idx] == page)
     return;
   // Find the first word size of this bin: walk down while the previous word size maps here too.
@@ -124,11 +130,13 @@ size_t _mi_page_queue_append(mi_heap_t* heap, mi_page_queue_t* to, mi_page_queue
     return 0;
   size_t count = 0;
   for (mi_page_t* page = from->first; page != NULL; page = page->next) {
-    // Setting the state waits out any remote free that is still pushing onto
-    // the old heap's delayed list; only then does the page switch heaps. The
-    // caller drains the old heap's delayed list afterwards.
-    _mi_page_use_delayed_free(page, MI_USE_DELAYED_FREE, false);
+    // Switch first, then wait: a remote free that starts a delayed free from
+    // now on reads the new heap, and one that read the old heap is waited out
+    // here, so its block is on the old heap's delayed list before the caller
+    // drains that list (and frees the old heap).
     mi_page_set_heap(page, heap);
+    mi_test_point(MI_TEST_POINT_HEAP_SWITCH, page);
+    _mi_page_delayed_freeing_wait(page);
     count++;
   }
   if (to->last == NULL) {

@@ -48,6 +48,17 @@ bool _mi_page_try_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool ove
   }
 }
 
+// Wait until no remote free is inside a delayed free of the page. Used after
+// switching the page's heap: a remote free that read the old heap has then
+// finished pushing onto that heap's list. The read is a read-modify-write so
+// that it sees the newest state: its release half pairs with the acquire CAS
+// that starts a delayed free (that free then reads the new heap), its acquire
+// half with the release CAS that ends one (its push is visible here).
+void _mi_page_delayed_freeing_wait(mi_page_t* page) {
+  while (mi_tf_delayed(mi_atomic_or_acq_rel(&page->xthread_free, 0)) == MI_DELAYED_FREEING)
+    _mi_prim_yield();
+}
+
 void _mi_page_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool override_never) {
   while (!_mi_page_try_use_delayed_free(page, delay, override_never)) {
     _mi_prim_yield();
@@ -70,6 +81,13 @@ static void mi_page_thread_free_collect(mi_page_t* page) {
     // blocks: their writes of the `next` links are visible to us.
   } while (!mi_atomic_cas_weak_acq_rel(&page->xthread_free, &tfree, mi_tf_set_block(tfree, NULL)));
 
+#if MI_DEBUG > 0 || MI_SECURE > 0
+  // Every link is validated; a corrupted one is reported and the list cut there.
+  size_t count;
+  mi_block_t* tail = _mi_free_list_tail(page, &head, &count);
+  if (head == NULL)
+    return; // leak rather than corrupt
+#else
   // Find the tail and count; more blocks than the page can hold means the list is corrupt.
   uint32_t max_count = page->capacity;
   uint32_t count = 1;
@@ -83,6 +101,7 @@ static void mi_page_thread_free_collect(mi_page_t* page) {
     _mi_error_message(EFAULT, "corrupted thread-free list of page %p\n", (void*)page);
     return; // leak rather than corrupt
   }
+#endif
   mi_block_set_next(tail, page->local_free);
   page->local_free = head;
   page->used -= count;
@@ -97,10 +116,10 @@ void _mi_page_free_collect(mi_page_t* page, bool force) {
       page->local_free = NULL;
       page->free_is_zero = false;
     } else if (force) {
-      mi_block_t* tail = page->local_free;
-      mi_block_t* next;
-      while ((next = mi_block_next(tail)) != NULL)
-        tail = next;
+      size_t count;
+      mi_block_t* tail = _mi_free_list_tail(page, &page->local_free, &count);
+      if (tail == NULL)
+        return; // the list was corrupt from its first link (reported) and is gone
       mi_block_set_next(tail, page->free);
       page->free = page->local_free;
       page->local_free = NULL;
@@ -113,8 +132,52 @@ void _mi_page_free_collect(mi_page_t* page, bool force) {
 // Page initialisation and extension
 // ---------------------------------------------------------------------------
 
+#if MI_SECURE > 0
+static size_t mi_gcd(size_t a, size_t b) {
+  while (b != 0) {
+    size_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+// Secure builds: link the fresh blocks in a random order, so the address of
+// the next allocation cannot be predicted from the last one. Block k of the
+// list is block (first + k * step) mod extend, with a random start and a
+// random step in [2, extend - 2] coprime to `extend` (which makes it a
+// permutation in which no two neighbours in memory follow each other).
+static void mi_page_free_list_extend_random(mi_page_t* page, size_t extend) {
+  mi_assert_internal(extend >= 5);
+  size_t bsize = page->block_size;
+  uint8_t* start = page->page_start + (size_t)page->capacity * bsize;
+  uint64_t r = _mi_random_next();
+  size_t index = (size_t)(r % extend);
+  size_t step = 2 + (size_t)((r >> 32) % (extend - 3));
+  for (size_t tries = 0; mi_gcd(step, extend) != 1; tries++)
+    step = (tries < extend ? 2 + (step - 1) % (extend - 3) : 1); // next candidate; only 6 has none
+  mi_block_t* first = (mi_block_t*)(start + index * bsize);
+  mi_block_t* block = first;
+  for (size_t i = 1; i < extend; i++) {
+    index = (index + step) % extend;
+    mi_block_t* next = (mi_block_t*)(start + index * bsize);
+    mi_block_set_next(block, next);
+    block = next;
+  }
+  mi_block_set_next(block, page->free);
+  page->free = first;
+  page->capacity += (uint32_t)extend;
+}
+#endif
+
 // Link `extend` fresh blocks after the current capacity into the free list.
 static void mi_page_free_list_extend(mi_page_t* page, size_t extend) {
+#if MI_SECURE > 0
+  if (extend >= 5) {
+    mi_page_free_list_extend_random(page, extend);
+    return;
+  }
+#endif
   size_t bsize = page->block_size;
   uint8_t* start = page->page_start + (size_t)page->capacity * bsize;
   mi_block_t* first = (mi_block_t*)start;
@@ -165,6 +228,7 @@ void _mi_page_init(mi_heap_t* heap, mi_page_t* page, size_t block_size) {
   page->flags.full_aligned = 0;
   page->next = page->prev = NULL;
   mi_atomic_store_relaxed(&page->xthread_free, mi_tf_make(NULL, MI_NO_DELAYED_FREE));
+  mi_track_mem_noaccess(page->page_start, (size_t)page->reserved * block_size); // no block is live yet
   mi_stat_increase(heap->tld->stats.pages, 1);
   if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
     mi_stat_increase(heap->tld->stats.page_bins[_mi_bin(block_size)], 1);
@@ -204,6 +268,7 @@ void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue) {
   if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
     mi_stat_decrease(heap->tld->stats.page_bins[_mi_bin(page->block_size)], 1);
   mi_page_set_heap(page, NULL);
+  mi_track_mem_undefined(page->page_start, (size_t)page->reserved * page->block_size); // back to the segment
   _mi_segment_page_free(page, tld);
 }
 
@@ -310,6 +375,10 @@ static mi_page_t* mi_page_queue_find_free(mi_heap_t* heap, mi_page_queue_t* queu
   mi_stat_counter_increase(heap->tld->stats.page_searches, searched);
   if (page == NULL) {
     _mi_heap_collect_retired(heap, false);
+    // Pages adopted from abandoned segments come before a fresh page.
+    if (first_try && _mi_segment_reclaim_for_page(heap, queue->block_size, &heap->tld->segments) &&
+        queue->first != NULL)
+      return mi_page_queue_find_free(heap, queue, false);
     page = mi_page_fresh(heap, queue);
     if (page == NULL && first_try)
       page = mi_page_queue_find_free(heap, queue, false);

@@ -20,6 +20,7 @@ mi_decl_export mi_registry_t _mi_registry = {
     .heap_size_of = sizeof(mi_heap_t),
     .tld_size_of = sizeof(mi_tld_t),
     .subproc_size_of = sizeof(mi_subproc_t),
+    .visitor_id = MI_THREAD_ID_VISITOR,
 };
 
 // From mi_process_init, once the process cookie is known.

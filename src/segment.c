@@ -118,7 +118,9 @@ static bool mi_bits_any(const uint64_t* bits, size_t index, size_t count) {
 // ---------------------------------------------------------------------------
 // Purging free spans after a delay
 // ---------------------------------------------------------------------------
-// The list is kept in order of expiry: a (re)scheduled segment goes to the end.
+// A (re)scheduled segment goes to the end of the list, so the list is in order
+// of scheduling; with the longer wait of large spans a segment near the front
+// can hold back the purge of those behind it by at most that wait.
 static void mi_purge_list_add(mi_segment_t* segment, mi_segments_tld_t* tld) {
   if (segment->in_purge_list) {
     if (tld->purge_last == segment)
@@ -170,6 +172,12 @@ static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) 
   _mi_segment_purge_list_remove(segment, tld);
 }
 
+// A free span of at least this many slices (a 2 MiB huge page) waits as long as
+// a freed segment in the cache does, purge_delay * arena_purge_mult: whole huge
+// pages are the costliest memory to fault in again, and a large block freed
+// inside a segment should be kept no shorter than one freed on its own.
+#define MI_PURGE_LONG_MIN_SLICES (32)
+
 static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_t count,
                                       mi_segments_tld_t* tld) {
   long delay = mi_option_get(mi_option_purge_delay);
@@ -180,10 +188,14 @@ static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_
     mi_segment_purge_now(segment, tld);
     return;
   }
+  mi_msecs_t wait = delay;
+  if (count >= MI_PURGE_LONG_MIN_SLICES)
+    wait *= mi_option_get_clamp(mi_option_arena_purge_mult, 1, 1000);
   // Purge once the segment has been quiet for a full delay: while spans keep
   // being freed (and reused), the memory stays and is not faulted in again.
   mi_msecs_t now = _mi_clock_now();
-  segment->purge_expire = now + delay;
+  if (!segment->in_purge_list || segment->purge_expire < now + wait)
+    segment->purge_expire = now + wait;
   mi_purge_list_add(segment, tld);
   // Meanwhile purge the segments that have been quiet long enough (the list is
   // in expiry order), so a program that only frees still returns memory.
@@ -309,6 +321,9 @@ static mi_page_t* mi_segment_span_allocate(mi_segment_t* segment, size_t index, 
   mi_bits_set(segment->dirty_mask, index, count, true);
   mi_bits_set(segment->purge_mask, index, count, false);
   segment->used++;
+#if MI_SECURE >= 2
+  _mi_secure_page_guard(page, true);
+#endif
   return page;
 }
 
@@ -332,6 +347,18 @@ static mi_page_t* mi_segments_span_find(size_t count, mi_arena_id_t req_arena_id
     }
   }
   return NULL;
+}
+
+// Does the thread have a free span of at least `count` slices it may use?
+static bool mi_segments_span_available(size_t count, mi_arena_id_t req_arena_id, mi_segments_tld_t* tld) {
+  for (size_t bin = mi_slice_bin(count); bin <= MI_SEGMENT_BIN_MAX; bin++) {
+    for (const mi_slice_t* slice = tld->spans[bin].first; slice != NULL; slice = slice->next) {
+      if (slice->slice_count >= count &&
+          _mi_arena_is_suitable(_mi_page_segment(slice)->arena_id, req_arena_id))
+        return true;
+    }
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------
@@ -362,7 +389,7 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
     }
     if (huge_size > SIZE_MAX - page_offset - MI_SEGMENT_SIZE)
       return NULL;
-    segment_size = _mi_align_up(page_offset + huge_size, _mi_os_page_size());
+    segment_size = _mi_align_up(page_offset + huge_size + mi_secure_guard_size(), _mi_os_page_size());
   }
   void* base = NULL;
   size_t mapped = 0;
@@ -380,10 +407,16 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
       base = segment;
     }
     if (segment == NULL && !mi_option_is_enabled(mi_option_disallow_os_alloc)) {
-      segment = (mi_segment_t*)_mi_os_alloc_aligned(segment_size, alignment, align_offset, &base, &mapped,
-                                                    tld->stats);
+      // Whole segment sizes: a freed mapping of a huge block is then cached like
+      // any other and serves the next huge block of a different size (or a
+      // normal segment); the untouched tail costs address space only.
+      size_t map_size = (align_offset == 0 ? _mi_align_up(segment_size, MI_SEGMENT_SIZE) : segment_size);
+      segment =
+          (mi_segment_t*)_mi_os_alloc_aligned(map_size, alignment, align_offset, &base, &mapped, tld->stats);
       is_zero = true;
     }
+    if (segment != NULL)
+      _mi_os_thp_consider(base, mapped, huge_size > 0);
   }
   if (segment == NULL)
     return NULL;
@@ -403,6 +436,9 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   _mi_registry_segment_init(segment);
   segment->segment_info_slices = info_slices;
   segment->is_zero_init = is_zero;
+#if MI_SECURE > 0
+  _mi_secure_segment_init(segment);
+#endif
   // The header span: never free, never purged.
   segment->slices[0].slice_count = (uint32_t)info_slices;
   segment->slices[0].block_size = 1;
@@ -429,6 +465,9 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
     page->is_committed = 1;
     page->is_zero_init = is_zero;
     segment->used = 1;
+#if MI_SECURE >= 2
+    _mi_secure_page_guard(page, true);
+#endif
   } else {
     segment->slice_entries = MI_SLICES_PER_SEGMENT;
   }
@@ -461,6 +500,9 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_test_count(MI_TEST_SEGMENT_FREED);
   if (mi_segment_is_huge(segment))
     mi_test_count(MI_TEST_HUGE_SEGMENT_FREED);
+#if MI_SECURE > 0
+  _mi_secure_segment_done(segment);
+#endif
   if (segment->arena_id != 0)
     _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
   else if (segment->mem_base != (void*)segment ||
@@ -472,8 +514,8 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
 size_t _mi_segment_size_of_page(const mi_page_t* page) {
   const mi_segment_t* segment = _mi_page_segment(page);
   if (mi_segment_is_huge(segment))
-    return segment->segment_size - (size_t)(page->page_start - (uint8_t*)segment);
-  return (size_t)page->slice_count * MI_SEGMENT_SLICE_SIZE;
+    return segment->segment_size - (size_t)(page->page_start - (uint8_t*)segment) - mi_secure_guard_size();
+  return (size_t)page->slice_count * MI_SEGMENT_SLICE_SIZE - mi_secure_guard_size();
 }
 
 // ---------------------------------------------------------------------------
@@ -484,7 +526,7 @@ static size_t mi_slices_for_block(size_t block_size) {
     return 1;
   if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
     return MI_MEDIUM_PAGE_SIZE / MI_SEGMENT_SLICE_SIZE;
-  return _mi_divide_up(block_size, MI_SEGMENT_SLICE_SIZE);
+  return _mi_divide_up(block_size + mi_secure_guard_size(), MI_SEGMENT_SLICE_SIZE);
 }
 
 mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t page_alignment,
@@ -509,12 +551,30 @@ mi_page_t* _mi_segment_page_alloc(mi_heap_t* heap, size_t block_size, size_t pag
   return page;
 }
 
+// The heap has no page with a free block of `block_size` and is about to make
+// one. If the thread has no free span for it either, it takes over abandoned
+// segments first (as it would before mapping a new segment): the pages it
+// adopts, often of this very size and nearly empty (a thread that exited
+// holding a few blocks), then serve the allocation instead of a fresh page.
+// Returns true if anything was adopted.
+bool _mi_segment_reclaim_for_page(mi_heap_t* heap, size_t block_size, mi_segments_tld_t* tld) {
+  if (heap->no_reclaim || block_size > MI_LARGE_OBJ_SIZE_MAX || _mi_abandoned_count(tld->subproc) == 0)
+    return false;
+  size_t count = mi_slices_for_block(block_size);
+  if (mi_segments_span_available(count, heap->arena_id, tld))
+    return false;
+  return _mi_segment_try_reclaim_for(heap, count, tld);
+}
+
 // A page of the segment is no longer used: free its span.
 void _mi_segment_page_free(mi_page_t* page, mi_segments_tld_t* tld) {
   mi_segment_t* segment = _mi_page_segment(page);
   mi_assert_internal(mi_segment_is_owned_by_me(segment));
   mi_assert_internal(segment->used > 0);
   mi_stat_decrease(tld->stats->pages, 1);
+#if MI_SECURE >= 2
+  _mi_secure_page_guard(page, false);
+#endif
   // Reset the page but keep its span shape.
   uint32_t slice_count = page->slice_count;
   memset(&page->capacity, 0, sizeof(mi_page_t) - offsetof(mi_page_t, capacity));

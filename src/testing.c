@@ -29,6 +29,32 @@ void _mi_test_claim_pause(void) {
 
 void mi_test_set_claim_pause(long microseconds) { mi_atomic_store_relaxed(&mi_test_pause_us, microseconds); }
 
+static mi_test_hook_fun* mi_test_hook; // atomic
+
+void mi_test_set_hook(mi_test_hook_fun* hook) { mi_atomic_store_relaxed(&mi_test_hook, hook); }
+
+void _mi_test_point(mi_test_point_t point, const void* page) {
+  mi_test_hook_fun* hook = mi_atomic_load_relaxed(&mi_test_hook);
+  if (hook != NULL)
+    hook(point, page);
+}
+
+const void* mi_test_page_of(const void* p) {
+  mi_segment_t* segment = _mi_ptr_segment(p);
+  if (p == NULL || !_mi_segment_map_contains(segment))
+    return NULL;
+  return _mi_segment_page_of(segment, p);
+}
+
+bool mi_test_is_owned_by_me(const void* p) {
+  mi_segment_t* segment = _mi_ptr_segment(p);
+  return (p != NULL && _mi_segment_map_contains(segment) && mi_segment_is_owned_by_me(segment));
+}
+
+unsigned long long mi_test_thread_id(void) { return _mi_thread_id(); }
+
+void mi_test_thread_skip_done(void) { _mi_thread_forget(); }
+
 int mi_test_legacy_ownership(void) { return MI_LEGACY_OWNERSHIP; }
 
 static long long mi_test_get(mi_test_event_t event) { return mi_atomic_load_relaxed(&mi_test_events[event]); }

@@ -11,6 +11,7 @@
 #   test-api-threads  8 threads each working on their own blocks, fixed step count
 #   test-api-errors   impossible requests: NULL with errno ENOMEM, blocks left intact
 #   test-api-misc     NULL/zero-size cases, strdup/strndup, realpath, version, 1 GiB
+#   test-api-usize    the 2.2.7 mi_u* functions: reported usable sizes, zeroing, failures
 #
 # Together they take well under a minute in a release build; the timeouts
 # leave room for sanitizer and debug builds.
@@ -29,6 +30,7 @@ set(mi_api_tests
   "threads:300"
   "errors:60"
   "misc:60"
+  "usize:120"
 )
 
 foreach(mi_api_entry IN LISTS mi_api_tests)

@@ -7,7 +7,7 @@
 # race under ThreadSanitizer in every run and crashes, assertion failures or
 # corruptions in every run with the claim window opened.
 # The table is always printed; `ctest -R legacy-report -V` shows it even when
-# the test passes. Reading the table: doc/legacy-report.md.
+# the test passes. Reading the table: "Reading the legacy report" in doc/ownership.md.
 #
 # Registered once per scripts/check.sh: only in a plain Release tree (not in
 # the Debug, sanitizer or legacy trees). Turn off with

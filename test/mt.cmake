@@ -21,3 +21,10 @@ mi_add_test(NAME mt-huge     SOURCES test-mt-huge.c     LIBS mimalloc-test LABEL
 mi_add_test(NAME mt-churn    SOURCES test-mt-churn.c    LIBS mimalloc-test LABELS mt churn    TIMEOUT 300)
 # first argument: seconds to run
 mi_add_test(NAME mt-soak     SOURCES test-mt-soak.c     LIBS mimalloc-test LABELS mt soak     TIMEOUT 300 ARGS 20)
+# Regression tests of issue 10: each one opens its race window deterministically
+# (barriers, the claim pause, or the allocator's test hooks).
+mi_add_test(NAME mt-claim-storm SOURCES test-mt-claim-storm.c LIBS mimalloc-test LABELS mt reclaim TIMEOUT 300)
+mi_add_test(NAME mt-visit       SOURCES test-mt-visit.c       LIBS mimalloc-test LABELS mt reclaim TIMEOUT 300)
+mi_add_test(NAME mt-subproc     SOURCES test-mt-subproc.c     LIBS mimalloc-test LABELS mt reclaim TIMEOUT 300)
+mi_add_test(NAME mt-heap-delete SOURCES test-mt-heap-delete.c LIBS mimalloc-test LABELS mt TIMEOUT 300)
+mi_add_test(NAME mt-thread-id   SOURCES test-mt-thread-id.c   LIBS mimalloc-test LABELS mt TIMEOUT 300)

@@ -54,6 +54,17 @@ if(MI_BUILD_STATIC)
               LABELS override
               TIMEOUT 60)
   mi_override_program_options(override-static-lib)
+
+  # All or nothing: a program naming only malloc and free gets every override.
+  mi_add_test(NAME override-static-all
+              SOURCES override/static-all.c
+              LIBS mimalloc-static
+              LABELS override
+              TIMEOUT 60)
+  mi_override_program_options(override-static-all)
+  add_test(NAME override-static-all-nm
+           COMMAND bash "${mi_override_dir}/static-nm.sh" $<TARGET_FILE:override-static-all>)
+  set_tests_properties(override-static-all-nm PROPERTIES LABELS override TIMEOUT 60)
 endif()
 
 if(NOT MI_BUILD_SHARED)
@@ -71,6 +82,8 @@ mi_add_test(NAME override-posix-api
             TIMEOUT 60
             ENVIRONMENT ${mi_preload})
 
+get_property(mi_override_languages GLOBAL PROPERTY ENABLED_LANGUAGES)
+if("CXX" IN_LIST mi_override_languages)
 mi_add_test(NAME override-new-delete
             SOURCES override/new-delete.cpp
             LIBS ${CMAKE_DL_LIBS}
@@ -86,6 +99,9 @@ mi_add_test(NAME override-lifecycle
             LABELS override
             TIMEOUT 60
             ENVIRONMENT ${mi_preload})
+else()
+  message(STATUS "override-new-delete and override-lifecycle skipped: C++ is not enabled")
+endif()
 
 mi_add_test(NAME override-fork
             SOURCES override/fork.c
@@ -113,6 +129,9 @@ mi_add_test(NAME override-foreign-free
             ENVIRONMENT ${mi_preload} MIMALLOC_VERBOSE=1)
 
 foreach(target override-posix-api override-new-delete override-lifecycle override-fork override-dlopen override-foreign-free)
+  if(NOT TARGET ${target})
+    continue()
+  endif()
   mi_override_program_options(${target})
   # The programs reach the allocator through dlsym only; building them after
   # the library keeps `ctest` from running them against a stale one.

@@ -46,5 +46,7 @@ add_test(NAME test-package
                  "-DMI_C_COMPILER=${CMAKE_C_COMPILER}"
                  "-DMI_CXX_COMPILER=${CMAKE_CXX_COMPILER}"
                  "-DMI_PKG_CONFIG=${MI_PKG_CONFIG_EXECUTABLE}"
+                 "-DMI_INSTALL_TOPLEVEL=${MI_INSTALL_TOPLEVEL}"
+                 "-DMI_INSTALL_VERSION=${mi_install_version}"
                  -P "${CMAKE_CURRENT_LIST_DIR}/package/run-package-test.cmake")
 set_tests_properties(test-package PROPERTIES LABELS "package" TIMEOUT 240)

@@ -511,7 +511,8 @@ static int run_child(const char* self, const char* mode, const char* env) {
   if (pid < 0) return -1;
   if (pid == 0) {
     if (env != NULL) putenv((char*)env);
-    execl(self, self, mode, (char*)NULL);
+    char* argv[] = {(char*)self, (char*)mode, NULL};
+    mi_test_execve(self, argv, NULL);
     _exit(127);
   }
   int status = 0;

@@ -97,14 +97,14 @@ static void test_failures() {
   mi_register_error(nullptr, nullptr);
   bool threw = false;
   try {
-    void* p = mi_new(opaque(SIZE_MAX / 2));
+    void* p = mi_new(opaque(SIZE_MAX / 2 + 1));
     mi_free(p);
   } catch (const std::bad_alloc&) {
     threw = true;
   }
   CHECK(threw);
-  CHECK(mi_new_nothrow(opaque(SIZE_MAX / 2)) == nullptr);
-  CHECK(mi_new_aligned_nothrow(opaque(SIZE_MAX / 2), 64) == nullptr);
+  CHECK(mi_new_nothrow(opaque(SIZE_MAX / 2 + 1)) == nullptr);
+  CHECK(mi_new_aligned_nothrow(opaque(SIZE_MAX / 2 + 1), 64) == nullptr);
 
   threw = false;
   try {
@@ -117,7 +117,7 @@ static void test_failures() {
 
   threw = false;
   try {
-    void* p = mi_new_aligned(opaque(SIZE_MAX / 2), 4096);
+    void* p = mi_new_aligned(opaque(SIZE_MAX / 2 + 1), 4096);
     mi_free(p);
   } catch (const std::bad_alloc&) {
     threw = true;
@@ -129,7 +129,7 @@ static void test_failures() {
   std::set_new_handler(&one_shot_new_handler);
   threw = false;
   try {
-    void* p = mi_new(opaque(SIZE_MAX / 2));
+    void* p = mi_new(opaque(SIZE_MAX / 2 + 1));
     mi_free(p);
   } catch (const std::bad_alloc&) {
     threw = true;
@@ -141,7 +141,7 @@ static void test_failures() {
   // A new-handler on the nothrow path too (then nullptr).
   handler_calls = 0;
   std::set_new_handler(&one_shot_new_handler);
-  CHECK(mi_new_nothrow(opaque(SIZE_MAX / 2)) == nullptr);
+  CHECK(mi_new_nothrow(opaque(SIZE_MAX / 2 + 1)) == nullptr);
   CHECK(handler_calls == 1);
   std::set_new_handler(nullptr);
 
@@ -150,7 +150,7 @@ static void test_failures() {
   std::strcpy(keep, "unchanged");
   threw = false;
   try {
-    void* p = mi_new_realloc(keep, opaque(SIZE_MAX / 2));
+    void* p = mi_new_realloc(keep, opaque(SIZE_MAX / 2 + 1));
     if (p != nullptr) keep = static_cast<char*>(p);
   } catch (const std::bad_alloc&) {
     threw = true;

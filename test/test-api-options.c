@@ -49,7 +49,8 @@ static void test_enum_values(void) {
   CHECK(mi_option_visit_abandoned == 29);
   CHECK(mi_option_target_segments_per_thread == 35);
   CHECK(mi_option_generic_collect == 36);
-  CHECK(_mi_option_last == 37);
+  CHECK(mi_option_allow_thp == 37);
+  CHECK(_mi_option_last == 38);
   CHECK(mi_option_large_os_pages == mi_option_allow_large_os_pages);
   CHECK(mi_option_eager_region_commit == mi_option_arena_eager_commit);
   CHECK(mi_option_reset_decommits == mi_option_purge_decommits);
@@ -190,7 +191,7 @@ static void run_child(const char* self, mi_option_t option, const char* const* e
     close(out_pipe[0]);
     close(err_pipe[0]);
     char* argv[] = {(char*)self, (char*)"--child", option_text, NULL};
-    execve(self, argv, envp);
+    mi_test_execve(self, argv, envp);
     _exit(127);
   }
   close(out_pipe[1]);

@@ -303,7 +303,7 @@ static void test_show_stats_at_exit(const char* self) {
     dup2(err_pipe[1], STDERR_FILENO);
     close(err_pipe[0]);
     char* argv[] = {(char*)self, (char*)"--child", NULL};
-    execve(self, argv, envp);
+    mi_test_execve(self, argv, envp);
     _exit(127);
   }
   close(err_pipe[1]);

@@ -10,6 +10,8 @@ Small helpers shared by the API test programs (test-api-*.c).
 - A position-dependent fill pattern: byte i of a block filled with `seed` is a
   function of (seed, i) only, so any prefix of a block stays valid after a
   realloc and blocks with different seeds cannot be mistaken for each other.
+- mi_test_execve(path, argv, envp) starts a child program (this test again)
+  also in a cross build, where CTest runs the tests under an emulator.
 - mi_test_opaque_size(n) hides a constant from the compiler so that calls such
   as mi_malloc(SIZE_MAX) do not trigger -Walloc-size-larger-than.
 -----------------------------------------------------------------------------*/
@@ -22,8 +24,21 @@ Small helpers shared by the API test programs (test-api-*.c).
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <mimalloc.h>
+
+// Do blocks carry padding after the requested size (the rule of types.h)?
+// Then mi_usable_size is exactly the requested size.
+#if defined(MI_PADDING)
+#define MI_TEST_PADDED MI_PADDING
+#elif (defined(MI_DEBUG) && MI_DEBUG > 0) || (defined(MI_SECURE) && MI_SECURE > 0) ||                          \
+    (defined(MI_TRACK_VALGRIND) && MI_TRACK_VALGRIND) || (defined(MI_TRACK_ASAN) && MI_TRACK_ASAN)
+#define MI_TEST_PADDED 1
+#else
+#define MI_TEST_PADDED 0
+#endif
 
 #ifndef MI_TEST_PRINT_LIMIT
 #define MI_TEST_PRINT_LIMIT 50
@@ -106,6 +121,30 @@ static inline void mi_test_capture_begin(void) {
 }
 
 static inline void mi_test_capture_end(void) { mi_register_output(NULL, NULL); }
+
+// ---------------------------------------------------------------------------
+// Starting a program (for tests that re-run themselves in a child process).
+// In a cross build CTest runs the test under the emulator and passes its
+// command line in MI_TEST_EMULATOR (space-separated): the host kernel cannot
+// run the target's program, so the emulator is started with it instead.
+// Returns only on failure, like execve; envp NULL means the current environment.
+// ---------------------------------------------------------------------------
+extern char** environ;
+
+static inline int mi_test_execve(const char* path, char* const argv[], char* const envp[]) {
+  char* const* env = (envp != NULL ? envp : environ);
+  const char* emulator = getenv("MI_TEST_EMULATOR");
+  if (emulator == NULL || emulator[0] == 0) return execve(path, argv, env);
+  static char words[1024];
+  char* args[64];
+  size_t n = 0;
+  snprintf(words, sizeof(words), "%s", emulator);
+  for (char* w = strtok(words, " "); w != NULL && n < 32; w = strtok(NULL, " ")) args[n++] = w;
+  args[n++] = (char*)path;
+  for (size_t i = 1; argv[0] != NULL && argv[i] != NULL && n < 63; i++) args[n++] = argv[i];
+  args[n] = NULL;
+  return execve(args[0], args, env);
+}
 
 static inline size_t mi_test_opaque_size(size_t n) {
   volatile size_t hidden = n;

@@ -1,13 +1,16 @@
 /* bench_measure: run one benchmark program and record what it cost.
  *
- * usage: bench_measure --out FILE [--preload LIB] [--timeout SECONDS] -- PROGRAM [ARGS...]
+ * usage: bench_measure --out FILE [--preload LIB] [--timeout SECONDS] [--env NAME=VALUE]...
+ *                      -- PROGRAM [ARGS...]
  *
  * The program runs as a child with LD_PRELOAD set to LIB (or removed when
- * no --preload is given, so glibc's malloc is used); this wrapper itself is
- * never preloaded.  When the child ends, one line is written to FILE:
- *   status=exit:N|signal:N|timeout wall=SECONDS maxrss_kb=KB user=SECONDS sys=SECONDS
- * wall is measured from just before fork to the reaping of the child, and
- * maxrss_kb is the child's peak resident set from wait4's rusage.  The exit
+ * no --preload is given, so glibc's malloc is used) and each --env variable
+ * set; this wrapper itself is never preloaded.  When the child ends, one
+ * line is written to FILE:
+ *   status=exit:N|signal:N|timeout wall=SECONDS maxrss_kb=KB user=SECONDS sys=SECONDS minflt=N
+ * wall is measured from just before fork to the reaping of the child;
+ * maxrss_kb (peak resident set) and minflt (minor page faults) come from
+ * wait4's rusage of the child and the descendants it waited for.  The exit
  * code of the wrapper is 0 when the child exited 0, 1 otherwise.
  */
 #define _GNU_SOURCE
@@ -32,7 +35,8 @@ static double seconds_now(void) {
 static double timeval_seconds(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6; }
 
 static void usage_exit(void) {
-  fprintf(stderr, "usage: bench_measure --out FILE [--preload LIB] [--timeout SECONDS] -- PROGRAM [ARGS...]\n");
+  fprintf(stderr, "usage: bench_measure --out FILE [--preload LIB] [--timeout SECONDS] [--env NAME=VALUE]..."
+                  " -- PROGRAM [ARGS...]\n");
   exit(64);
 }
 
@@ -40,6 +44,8 @@ int main(int argc, char** argv) {
   const char* out_path = NULL;
   const char* preload = NULL;
   double timeout = 120.0;
+  char* env[16];
+  int env_count = 0;
   int arg = 1;
   for (; arg < argc; arg++) {
     if (strcmp(argv[arg], "--") == 0) {
@@ -51,6 +57,9 @@ int main(int argc, char** argv) {
       preload = argv[++arg];
     } else if (strcmp(argv[arg], "--timeout") == 0 && arg + 1 < argc) {
       timeout = atof(argv[++arg]);
+    } else if (strcmp(argv[arg], "--env") == 0 && arg + 1 < argc && strchr(argv[arg + 1], '=') != NULL &&
+               env_count < 16) {
+      env[env_count++] = argv[++arg];
     } else {
       usage_exit();
     }
@@ -73,6 +82,7 @@ int main(int argc, char** argv) {
     sigprocmask(SIG_UNBLOCK, &child_signal, NULL);
     if (preload != NULL && preload[0] != 0) setenv("LD_PRELOAD", preload, 1);
     else unsetenv("LD_PRELOAD");
+    for (int i = 0; i < env_count; i++) putenv(env[i]);
     execvp(argv[arg], &argv[arg]);
     fprintf(stderr, "bench_measure: cannot run %s: %s\n", argv[arg], strerror(errno));
     _exit(127);
@@ -116,8 +126,8 @@ int main(int argc, char** argv) {
     perror("bench_measure: cannot write result");
     return 1;
   }
-  fprintf(out, "status=%s wall=%.4f maxrss_kb=%ld user=%.3f sys=%.3f\n", status_text, wall, usage.ru_maxrss,
-          timeval_seconds(usage.ru_utime), timeval_seconds(usage.ru_stime));
+  fprintf(out, "status=%s wall=%.4f maxrss_kb=%ld user=%.3f sys=%.3f minflt=%ld\n", status_text, wall,
+          usage.ru_maxrss, timeval_seconds(usage.ru_utime), timeval_seconds(usage.ru_stime), usage.ru_minflt);
   fclose(out);
   return ok ? 0 : 1;
 }

@@ -39,6 +39,7 @@ or acq_rel operation carries a one-line comment naming the access it pairs with.
 #define mi_atomic_add_acq_rel(p, x) __atomic_fetch_add((p), (x), __ATOMIC_ACQ_REL)
 #define mi_atomic_sub_acq_rel(p, x) __atomic_fetch_sub((p), (x), __ATOMIC_ACQ_REL)
 #define mi_atomic_or_relaxed(p, x) __atomic_fetch_or((p), (x), __ATOMIC_RELAXED)
+#define mi_atomic_or_acq_rel(p, x) __atomic_fetch_or((p), (x), __ATOMIC_ACQ_REL)
 #define mi_atomic_and_relaxed(p, x) __atomic_fetch_and((p), (x), __ATOMIC_RELAXED)
 #define mi_atomic_exchange_relaxed(p, x) __atomic_exchange_n((p), (x), __ATOMIC_RELAXED)
 #define mi_atomic_exchange_acquire(p, x) __atomic_exchange_n((p), (x), __ATOMIC_ACQUIRE)

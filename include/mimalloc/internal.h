@@ -12,6 +12,7 @@ it ends by poisoning the segment owner field (see ownership.h).
 #include <errno.h>
 #include "types.h"
 #include "prim.h"
+#include "track.h"
 
 #define mi_likely(x) __builtin_expect(!!(x), 1)
 #define mi_unlikely(x) __builtin_expect(!!(x), 0)
@@ -28,6 +29,16 @@ it ends by poisoning the segment owner field (see ownership.h).
 #define mi_decl_alias_of(fun) __attribute__((alias(#fun), visibility("default"), used))
 #else
 #define MI_OVERRIDE_ALIASES 0
+#endif
+
+// A static library must override all or nothing: a program that only names
+// `malloc` and `free` still gets our `realloc` (glibc's getline calls it on
+// our blocks). The objects holding the aliases therefore reference a symbol
+// of alloc-override.c, which holds every other override and references them.
+#if MI_OVERRIDE_ALIASES
+extern mi_decl_hidden const char _mi_override_all;
+#define mi_override_link_all()                                                                               \
+  static const void* const mi_override_all_ref __attribute__((used)) = &_mi_override_all
 #endif
 
 // ---------------------------------------------------------------------------
@@ -70,7 +81,29 @@ extern mi_decl_hidden mi_heap_t _mi_heap_empty;
 extern mi_decl_hidden mi_heap_t _mi_heap_main;
 extern mi_decl_hidden uintptr_t _mi_process_cookie;
 extern mi_decl_hidden bool _mi_process_is_initialized;
-extern __thread mi_heap_t* _mi_heap_default;
+// The library's thread-locals use the initial-exec model (one load from the
+// thread pointer); a library meant to be dlopen-ed after start-up is built with
+// MI_LOCAL_DYNAMIC_TLS, which goes through __tls_get_addr instead.
+#if defined(MI_LOCAL_DYNAMIC_TLS) && MI_LOCAL_DYNAMIC_TLS
+#define mi_decl_thread_local __thread __attribute__((tls_model("local-dynamic")))
+#else
+#define mi_decl_thread_local __thread __attribute__((tls_model("initial-exec")))
+#endif
+extern mi_decl_thread_local mi_heap_t* _mi_heap_default;
+
+// Thread ids, the values of a segment's owner field. A thread draws its id
+// from a process-wide counter when it first sets up its heap and keeps it for
+// life; ids are never handed out twice (the counter is 64 bits on 64-bit
+// targets), so a segment still owned by a thread that died without its exit
+// hook, or by a parent's thread in a fork child, never looks owned by a later
+// thread that reuses the dead one's stack or thread control block.
+#define MI_THREAD_ID_ABANDONED ((uintptr_t)0) // owner field of an abandoned segment
+#define MI_THREAD_ID_NONE ((uintptr_t)1)      // a thread that has not set up its heap (TLS default)
+#define MI_THREAD_ID_VISITOR ((uintptr_t)2)   // mi_abandoned_visit_blocks holds the segment
+#define MI_THREAD_ID_FIRST ((uintptr_t)16)    // the first id handed to a thread
+extern mi_decl_thread_local uintptr_t _mi_thread_id_value;
+static inline uintptr_t _mi_thread_id(void) { return _mi_thread_id_value; }
+void _mi_thread_id_ensure(void);
 void _mi_thread_ensure_initialized(void);
 bool _mi_is_main_thread(void);
 void _mi_heap_set_default_direct(mi_heap_t* heap);
@@ -83,6 +116,7 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
                            mi_stats_t* stats);
 void _mi_os_free(void* base, size_t size, mi_stats_t* stats);
 void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats);
+void _mi_os_thp_consider(void* start, size_t size, bool one_block);
 mi_msecs_t _mi_clock_now(void);
 
 // arena.c: arenas are regions of reserved or program-provided memory that
@@ -110,8 +144,8 @@ void _mi_registry_segment_done(mi_segment_t* segment);
 void _mi_registry_lock_for_fork(void);
 void _mi_registry_unlock_after_fork(void);
 
-// segment-map.c: one byte per MI_SEGMENT_SIZE unit of a 48-bit address space
-#define MI_SEGMENT_MAP_UNITS ((size_t)1 << (48 - MI_SEGMENT_SHIFT))
+// segment-map.c: one byte per MI_SEGMENT_SIZE unit of the address space
+#define MI_SEGMENT_MAP_UNITS ((size_t)1 << (MI_ADDRESS_BITS - MI_SEGMENT_SHIFT))
 extern mi_decl_hidden uint8_t _mi_segment_map[MI_SEGMENT_MAP_UNITS];
 void _mi_segment_map_allocated(const mi_segment_t* segment);
 void _mi_segment_map_freed(const mi_segment_t* segment);
@@ -136,6 +170,7 @@ size_t _mi_segment_size_of_page(const mi_page_t* page);
 // abandon.c: the abandoned set, abandon, claim and reclaim
 void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld);
 bool _mi_segment_try_reclaim_for(mi_heap_t* heap, size_t slices_needed, mi_segments_tld_t* tld);
+bool _mi_segment_reclaim_for_page(mi_heap_t* heap, size_t block_size, mi_segments_tld_t* tld);
 bool _mi_segment_reclaim_on_free(mi_segment_t* segment, mi_heap_t* heap);
 size_t _mi_abandoned_reclaim_all(mi_heap_t* heap);
 size_t _mi_abandoned_count(mi_subproc_t* subproc);
@@ -161,6 +196,7 @@ void _mi_page_abandon(mi_page_t* page, mi_page_queue_t* queue);
 void _mi_page_unfull(mi_page_t* page);
 void _mi_page_reclaim(mi_heap_t* heap, mi_page_t* page);
 void _mi_page_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool override_never);
+void _mi_page_delayed_freeing_wait(mi_page_t* page);
 bool _mi_page_try_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool override_never);
 void _mi_page_init(mi_heap_t* heap, mi_page_t* page, size_t block_size);
 void _mi_heap_delayed_free_all(mi_heap_t* heap);
@@ -184,11 +220,27 @@ void* _mi_heap_malloc_zero(mi_heap_t* heap, size_t size, bool zero);
 void* _mi_heap_malloc_zero_ex(mi_heap_t* heap, size_t size, bool zero, size_t huge_alignment);
 void* _mi_heap_realloc_zero(mi_heap_t* heap, void* p, size_t newsize, bool zero);
 void* _mi_realloc_move(void* p, size_t size, void* newp, size_t newsize, bool zero);
+bool _mi_realloc_check(void* p);
+void* _mi_realloc_in_place(void* p, size_t newsize);
 void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size, bool zero);
 void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) mi_decl_noinline;
 mi_block_t* _mi_page_ptr_unalign(const mi_page_t* page, const void* p);
 size_t _mi_usable_size(const void* p, const char* msg);
 void* _mi_malloc_fail(size_t size);
+
+// checks.c: checks of client pointers and free lists (debug, padding and secure builds)
+#define MI_FREE_CHECKS (MI_DEBUG > 0 || MI_PADDING || MI_SECURE >= 4)
+bool _mi_free_check(const mi_segment_t* segment, const mi_page_t* page, const void* p, const char* msg);
+mi_block_t* _mi_free_list_corrupted(const mi_page_t* page, const mi_block_t* block);
+mi_block_t* _mi_free_list_tail(const mi_page_t* page, mi_block_t** list, size_t* count);
+
+// secure.c: random numbers, segment keys and guard pages (MI_SECURE builds)
+uint64_t _mi_random_next(void);
+void _mi_secure_segment_init(mi_segment_t* segment);
+void _mi_secure_segment_done(mi_segment_t* segment);
+void _mi_secure_page_guard(mi_page_t* page, bool protect);
+// Bytes at the end of each page (and huge segment) taken by its guard page.
+static inline size_t mi_secure_guard_size(void) { return (MI_SECURE >= 2 ? _mi_os_page_size() : 0); }
 
 // stats.c
 void _mi_stat_increase(mi_stat_count_t* stat, size_t amount);
@@ -223,8 +275,13 @@ typedef enum mi_test_event_e {
 } mi_test_event_t;
 void _mi_test_count(mi_test_event_t event);
 #define mi_test_count(event) _mi_test_count(event)
+#include "testing.h"
+void _mi_test_point(mi_test_point_t point, const void* page);
+void _mi_thread_forget(void);
+#define mi_test_point(point, page) _mi_test_point(point, page)
 #else
 #define mi_test_count(event) ((void)0)
+#define mi_test_point(point, page) ((void)0)
 #endif
 
 // ---------------------------------------------------------------------------
@@ -388,17 +445,17 @@ static inline bool mi_page_queue_is_special(const mi_page_queue_t* queue) {
   return (queue->block_size > MI_LARGE_OBJ_SIZE_MAX);
 }
 
-// Bin of a size: 1, 2, 4, 6, 8 words exactly, then four bins per power of two.
+// Bin of a size: 1, 2, 4, 6, 8 units exactly, then four bins per power of two.
 static inline uint8_t _mi_bin(size_t size) {
-  size_t wsize = _mi_wsize_from_size(size);
+  size_t wsize = (size + MI_BIN_UNIT - 1) / MI_BIN_UNIT;
   if (wsize <= 1)
     return 1;
   if (wsize <= 8)
     return (uint8_t)((wsize + 1) & ~(size_t)1);
-  if (wsize > MI_MEDIUM_OBJ_WSIZE_MAX)
+  if (wsize > MI_MEDIUM_OBJ_SIZE_MAX / MI_BIN_UNIT)
     return MI_BIN_HUGE;
   // With w = wsize - 1 and b its highest bit, the bin is 4*b plus the two
-  // bits below b, shifted so that wsize 9 lands right after bin 8.
+  // bits below b, shifted so that 9 units land right after bin 8.
   size_t w = wsize - 1;
   size_t b = mi_bsr(w);
   uint8_t bin = (uint8_t)(((b << 2) + ((w >> (b - 2)) & 3)) - 3);
@@ -410,8 +467,107 @@ static inline mi_page_queue_t* mi_page_queue(const mi_heap_t* heap, size_t size)
   return &((mi_heap_t*)heap)->pages[_mi_bin(size)];
 }
 
-static inline mi_block_t* mi_block_next(const mi_block_t* block) { return block->next; }
-static inline void mi_block_set_next(mi_block_t* block, mi_block_t* next) { block->next = next; }
+// Free-list links. In secure builds (MI_SECURE >= 3) a link is stored encoded
+// with keys of the page the block lies in, derived from its segment's random
+// secrets: an overwritten link decodes to a wild address, which the checks
+// below catch before it is used. In tracking builds the link word is made
+// accessible for the access only: to the program a free block is no-access.
+#if MI_SECURE >= 3
+static inline uintptr_t mi_rotl(uintptr_t x, uintptr_t shift) {
+  shift &= (MI_INTPTR_SIZE * 8 - 1);
+  return (shift == 0 ? x : (x << shift) | (x >> (MI_INTPTR_SIZE * 8 - shift)));
+}
+static inline uintptr_t mi_rotr(uintptr_t x, uintptr_t shift) {
+  shift &= (MI_INTPTR_SIZE * 8 - 1);
+  return (shift == 0 ? x : (x >> shift) | (x << (MI_INTPTR_SIZE * 8 - shift)));
+}
+static inline void mi_block_keys(const mi_block_t* block, uintptr_t* k0, uintptr_t* k1) {
+  const mi_segment_t* segment = _mi_ptr_segment(block);
+  uintptr_t page = (uintptr_t)_mi_segment_page_of(segment, block);
+  *k0 = segment->keys[0] ^ (page * (uintptr_t)0x9E3779B97F4A7C15ULL);
+  *k1 = segment->keys[1] + page;
+}
+static inline uintptr_t mi_block_link_encode(const mi_block_t* block, const mi_block_t* next) {
+  uintptr_t k0, k1;
+  mi_block_keys(block, &k0, &k1);
+  return mi_rotl((uintptr_t)next ^ k0, k0) + k1;
+}
+static inline mi_block_t* mi_block_link_decode(const mi_block_t* block, uintptr_t link) {
+  uintptr_t k0, k1;
+  mi_block_keys(block, &k0, &k1);
+  return (mi_block_t*)(mi_rotr(link - k1, k0) ^ k0);
+}
+#else
+#define mi_block_link_encode(block, next) ((uintptr_t)(next))
+#define mi_block_link_decode(block, link) ((mi_block_t*)(link))
+#endif
+
+static inline mi_block_t* mi_block_next(const mi_block_t* block) {
+  mi_track_mem_defined(block, sizeof(mi_block_t));
+  uintptr_t link = (uintptr_t)block->next;
+  mi_track_mem_noaccess(block, sizeof(mi_block_t));
+  return mi_block_link_decode(block, link);
+}
+
+static inline void mi_block_set_next(mi_block_t* block, mi_block_t* next) {
+  mi_track_mem_undefined(block, sizeof(mi_block_t));
+  block->next = (mi_block_t*)mi_block_link_encode(block, next);
+  mi_track_mem_noaccess(block, sizeof(mi_block_t));
+}
+
+// Is `block` one of the blocks made available in `page` so far (a block start
+// below the capacity)? Every link of a sound free list satisfies it.
+static inline bool mi_page_holds_block(const mi_page_t* page, const mi_block_t* block) {
+  size_t offset = (size_t)((const uint8_t*)block - page->page_start);
+  return (offset < (size_t)page->capacity * page->block_size && (offset % page->block_size) == 0);
+}
+
+// ---------------------------------------------------------------------------
+// Guarded allocation (MI_GUARDED builds only; see guarded.c)
+// ---------------------------------------------------------------------------
+#if MI_GUARDED
+void _mi_heap_guarded_init(mi_heap_t* heap);
+void* _mi_heap_malloc_guarded(mi_heap_t* heap, size_t size, bool zero);
+void _mi_page_guard_release(mi_page_t* page);
+bool _mi_page_guard_free(mi_page_t* page, mi_block_t* block, bool is_local);
+void _mi_heap_guarded_flush(mi_heap_t* heap);
+
+// Is this allocation one of the sampled ones? Counts the allocations in range.
+static inline bool mi_heap_guarded_sample(mi_heap_t* heap, size_t size) {
+  if (mi_likely(heap->guarded_sample_rate == 0) || size < heap->guarded_size_min ||
+      size > heap->guarded_size_max)
+    return false;
+  mi_assert_internal(heap->guarded_sample_count >= 1);
+  if (--heap->guarded_sample_count > 0)
+    return false;
+  heap->guarded_sample_count = heap->guarded_sample_rate;
+  return true;
+}
+
+// The guard page at the end of a guarded block is not part of its usable size.
+static inline size_t mi_page_guard_size(const mi_page_t* page) {
+  return (page->is_guarded != MI_GUARD_NONE ? _mi_os_page_size() : 0);
+}
+
+#define mi_page_is_quarantined(page) ((page)->is_guarded == MI_GUARD_QUARANTINED)
+
+// Unprotect a guarded page before its memory goes back (heap destroy).
+#define mi_page_guard_release(page)                                                                          \
+  do {                                                                                                       \
+    if (mi_unlikely((page)->is_guarded))                                                                     \
+      _mi_page_guard_release(page);                                                                          \
+  } while (0)
+#else
+#define mi_page_guard_size(page) ((size_t)0)
+#define mi_page_is_quarantined(page) (false)
+#define mi_page_guard_release(page) ((void)0)
+#endif
+
+// The bytes of a block the program may use at most (its padding and, for a
+// guarded block, its guard page excluded).
+static inline size_t mi_page_usable_block_size(const mi_page_t* page) {
+  return page->block_size - MI_PADDING_SIZE - mi_page_guard_size(page);
+}
 
 static inline bool mi_segment_is_huge(const mi_segment_t* segment) {
   return (segment->kind == MI_SEGMENT_HUGE);
@@ -430,6 +586,7 @@ static inline mi_page_queue_t* _mi_page_queue_of(const mi_page_t* page) {
   return &heap->pages[bin];
 }
 
+#include "padding.h"
 #include "ownership.h"
 
 #endif

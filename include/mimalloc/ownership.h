@@ -6,7 +6,9 @@ segment's `thread_id`. See doc/ownership.md for the states, transitions and
 the happens-before edges these helpers provide.
 
   owned(T)  --abandon: release store 0-->  abandoned
-  abandoned --claim: CAS 0 -> T' (acquire)--> owned(T')
+  abandoned --claim: observe 0, CAS 0 -> T' (acquire)--> owned(T')
+  abandoned --visit: the same claim with MI_THREAD_ID_VISITOR--> visited
+  visited   --release store 0--> abandoned
   owned(T)  --free segment-->  gone (only T; no other thread can reach it then)
 
 After the helpers, the field name is poisoned: any later use of `thread_id`
@@ -50,6 +52,7 @@ static inline void mi_segment_holders_leave(mi_segment_t* segment) {
 // reach the segment before the creator hands out one of its blocks, and that
 // hand-over is the program's own synchronisation.
 static inline void mi_segment_owner_init(mi_segment_t* segment, uintptr_t tid) {
+  mi_assert_internal(tid >= MI_THREAD_ID_FIRST);
   mi_atomic_store_relaxed(&segment->thread_id, tid);
   mi_segment_holders_enter(segment);
 }
@@ -74,20 +77,29 @@ static inline bool mi_segment_is_abandoned(const mi_segment_t* segment) {
 #endif
 }
 
-// Take ownership of an abandoned segment. Exactly one of any number of
-// concurrent claimants wins; losers must back off and touch nothing.
+// Take ownership of an abandoned segment on behalf of `tid` (a thread id, or
+// MI_THREAD_ID_VISITOR for a visit). Exactly one of any number of concurrent
+// claimants wins; losers must back off and touch nothing. The claim first
+// observes the owner (a cheap early exit for segments that are owned), then
+// acts; test builds can pause between the two, and only the compare-and-swap
+// keeps a second claimant that observed 0 in the same window from winning too.
 // Acquire on success pairs with the abandoner's release store of 0: the winner
 // sees every metadata write made before the segment was abandoned.
 static inline bool mi_segment_claim(mi_segment_t* segment, uintptr_t tid) {
+  mi_assert_internal(tid != 0);
 #if MI_LEGACY_OWNERSHIP
-  // The old logic: check, then write. Two claimants can both pass the check.
+  // The old logic: plain check, then plain write. Two claimants can both pass the check.
   if (segment->thread_id != 0)
     return false;
   mi_test_claim_pause();
   segment->thread_id = tid;
 #else
-  uintptr_t expected = 0;
+  // Acquire pairs with the abandoner's release store (only a hint here).
+  if (mi_atomic_load_acquire(&segment->thread_id) != 0)
+    return false;
   mi_test_claim_pause();
+  uintptr_t expected = 0;
+  // Acquire on success pairs with the abandoner's release store of 0.
   if (!mi_atomic_cas_strong_acquire(&segment->thread_id, &expected, tid))
     return false;
 #endif

@@ -15,7 +15,7 @@ system calls.
 
 typedef struct mi_os_config_s {
   size_t page_size;         // OS page size (4 KiB)
-  size_t large_page_size;   // transparent huge page size, or 0
+  size_t large_page_size;   // transparent huge page size, or 0 if the system has them off
   bool has_overcommit;      // memory is committed on first touch
   bool has_virtual_reserve; // address space can be reserved without committing
 } mi_os_config_t;
@@ -30,6 +30,14 @@ int _mi_prim_munmap(void* addr, size_t size);
 int _mi_prim_mmap_huge_pages(void* hint, size_t size, void** addr);
 // Tell the OS the memory contents are no longer needed; it reads back as zero.
 int _mi_prim_purge(void* addr, size_t size);
+// Ask for transparent huge pages on the range (a no-op, returning ENOTSUP, when
+// built with MI_NO_THP or unsupported). Returns 0 or an errno.
+int _mi_prim_thp_advise(void* addr, size_t size);
+// Keep the whole process off transparent huge pages, also where the system
+// gives them without being asked.
+void _mi_prim_thp_disable(void);
+// Make whole OS pages inaccessible (`protect`) or read/write again. Returns 0 or an errno.
+int _mi_prim_protect(void* addr, size_t size, bool protect);
 
 // Monotonic clock in milliseconds.
 int64_t _mi_prim_clock_now(void);
@@ -39,6 +47,8 @@ typedef struct mi_process_info_s {
   size_t current_rss, peak_rss, current_commit, peak_commit, page_faults;
 } mi_process_info_t;
 void _mi_prim_process_info(mi_process_info_t* info);
+// Peak resident set of the process in bytes (cheap: no file is read).
+size_t _mi_prim_peak_rss(void);
 
 // Output and environment.
 void _mi_prim_out_stderr(const char* msg);
@@ -60,20 +70,5 @@ void _mi_prim_thread_init_auto_done(void (*done)(void*));
 void _mi_prim_thread_associate_default_heap(void* heap);
 // fork: run `prepare` before, `parent` and `child` after.
 void _mi_prim_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
-
-// A unique id for the calling thread: the address of its thread control block.
-// Never 0 for a live thread.
-static inline uintptr_t _mi_thread_id(void) {
-  uintptr_t tid;
-#if defined(__x86_64__)
-  __asm__("movq %%fs:0, %0" : "=r"(tid)); // the TCB's self pointer
-#elif defined(__aarch64__)
-  tid = (uintptr_t)__builtin_thread_pointer();
-#else
-  static __thread int mi_thread_marker;
-  tid = (uintptr_t)&mi_thread_marker;
-#endif
-  return tid;
-}
 
 #endif

@@ -48,6 +48,38 @@ void mi_test_counters_get(mi_test_counters_t* out);
 // and the plain write. 0 turns the pause off.
 void mi_test_set_claim_pause(long microseconds);
 
+// Named points inside racy windows of the allocator. A hook installed with
+// `mi_test_set_hook` runs at each point, in the thread that reaches it, with
+// the page concerned; a test uses it to hold one thread inside a window until
+// another thread has acted, which makes a race deterministic.
+typedef enum mi_test_point_e {
+  // mi_heap_delete/absorb: between switching a page to the new heap and waiting
+  // out remote frees that are still pushing onto the old heap's delayed list.
+  MI_TEST_POINT_HEAP_SWITCH,
+  // A remote free into a full page: after reading the page's heap, before
+  // pushing the block onto that heap's delayed-free list.
+  MI_TEST_POINT_DELAYED_FREE_PUSH,
+} mi_test_point_t;
+typedef void(mi_test_hook_fun)(mi_test_point_t point, const void* page);
+
+// Install (or with NULL remove) the hook. Set it before the threads it concerns start.
+void mi_test_set_hook(mi_test_hook_fun* hook);
+
+// The page (an opaque address) holding block `p`, as passed to the hook.
+const void* mi_test_page_of(const void* p);
+
+// Does the calling thread count as the owner of the segment holding `p`?
+// (The check the free fast path makes.)
+bool mi_test_is_owned_by_me(const void* p);
+
+// The calling thread's id (the value a segment it owns records).
+unsigned long long mi_test_thread_id(void);
+
+// Forget the calling thread's heap without running its exit teardown, as if
+// the thread's exit hook never ran (e.g. a thread ended by a raw exit system
+// call): its segments stay owned by its id forever.
+void mi_test_thread_skip_done(void);
+
 // 1 when the library was built with MI_LEGACY_OWNERSHIP=ON, else 0.
 int mi_test_legacy_ownership(void);
 

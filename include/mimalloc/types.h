@@ -25,15 +25,62 @@ written next to the fields they constrain.
 #ifndef MI_TESTING
 #define MI_TESTING 0
 #endif
+#ifndef MI_GUARDED
+#define MI_GUARDED 0
+#endif
 
-#if INTPTR_MAX != INT64_MAX
-#error "mimalloc: this implementation supports 64-bit platforms only"
+// Secure mode (CMake MI_SECURE), cumulative levels:
+//   1: a guard page after each segment's metadata; a random initial order of
+//      each page's free list
+//   2: and a guard page at the end of every page
+//   3: and free-list links encoded with per-page keys (a corrupted link is
+//      detected when it is used)
+//   4: and double-free and invalid-pointer checks on every free
+#ifndef MI_SECURE
+#define MI_SECURE 0
+#endif
+// Abort instead of returning NULL when memory runs out (CMake MI_XMALLOC).
+#ifndef MI_XMALLOC
+#define MI_XMALLOC 0
+#endif
+// Show errors and warnings by default, also in release builds (CMake MI_SHOW_ERRORS).
+#ifndef MI_SHOW_ERRORS
+#define MI_SHOW_ERRORS 0
+#endif
+// Padding (CMake MI_PADDING / MI_NO_PADDING): each block ends with a canary
+// after the requested size, checked on free. On by default in debug and
+// secure builds.
+// Tracking builds leave overflows to valgrind or ASan (which see the exact
+// block size), guarded builds to their guard pages: no padding there.
+#ifndef MI_PADDING
+#if (MI_DEBUG > 0 || MI_SECURE > 0) && !(defined(MI_TRACK_VALGRIND) && MI_TRACK_VALGRIND) &&                  \
+    !(defined(MI_TRACK_ASAN) && MI_TRACK_ASAN) && !(defined(MI_GUARDED) && MI_GUARDED)
+#define MI_PADDING 1
+#else
+#define MI_PADDING 0
+#endif
 #endif
 
 // ---------------------------------------------------------------------------
 // Sizes
 // ---------------------------------------------------------------------------
+// 64-bit: 64 KiB slices, 512 to a 32 MiB segment, a 48-bit address space.
+// 32-bit: 32 KiB slices, 256 to an 8 MiB segment (a 4 GiB address space holds
+// few large segments, and a thread needs at least one), so a word-size bin
+// covers the same number of words on both.
+#if INTPTR_MAX == INT64_MAX
 #define MI_INTPTR_SHIFT (3)
+#define MI_SEGMENT_SLICE_SHIFT (16)
+#define MI_SEGMENT_SLICES_SHIFT (9)
+#define MI_ADDRESS_BITS (48)
+#elif INTPTR_MAX == INT32_MAX
+#define MI_INTPTR_SHIFT (2)
+#define MI_SEGMENT_SLICE_SHIFT (15)
+#define MI_SEGMENT_SLICES_SHIFT (8)
+#define MI_ADDRESS_BITS (32)
+#else
+#error "mimalloc: only 32-bit and 64-bit platforms are supported"
+#endif
 #define MI_INTPTR_SIZE ((size_t)1 << MI_INTPTR_SHIFT)
 #define MI_MAX_ALIGN_SIZE (16) // every block of 16 bytes or more is aligned to this
 
@@ -41,22 +88,19 @@ written next to the fields they constrain.
 #define MI_MiB (MI_KiB * MI_KiB)
 #define MI_GiB (MI_MiB * MI_KiB)
 
-#define MI_SEGMENT_SLICE_SHIFT (16)                   // 64 KiB slices
-#define MI_SEGMENT_SHIFT (MI_SEGMENT_SLICE_SHIFT + 9) // 32 MiB segments
+#define MI_SEGMENT_SHIFT (MI_SEGMENT_SLICE_SHIFT + MI_SEGMENT_SLICES_SHIFT)
 #define MI_SEGMENT_SLICE_SIZE ((size_t)1 << MI_SEGMENT_SLICE_SHIFT)
 #define MI_SEGMENT_SIZE ((size_t)1 << MI_SEGMENT_SHIFT)
 #define MI_SEGMENT_ALIGN MI_SEGMENT_SIZE
 #define MI_SEGMENT_MASK ((uintptr_t)(MI_SEGMENT_ALIGN - 1))
-#define MI_SLICES_PER_SEGMENT (MI_SEGMENT_SIZE / MI_SEGMENT_SLICE_SIZE) // 512
+#define MI_SLICES_PER_SEGMENT (MI_SEGMENT_SIZE / MI_SEGMENT_SLICE_SIZE)
 
 #define MI_SMALL_PAGE_SIZE (MI_SEGMENT_SLICE_SIZE)      // 1 slice
 #define MI_MEDIUM_PAGE_SIZE (8 * MI_SEGMENT_SLICE_SIZE) // 8 slices
 
-#define MI_SMALL_OBJ_SIZE_MAX (MI_SMALL_PAGE_SIZE / 4)   // 16 KiB
-#define MI_MEDIUM_OBJ_SIZE_MAX (MI_MEDIUM_PAGE_SIZE / 4) // 128 KiB
-#define MI_LARGE_OBJ_SIZE_MAX (MI_SEGMENT_SIZE / 2)      // 16 MiB; larger blocks are huge
-#define MI_SMALL_OBJ_WSIZE_MAX (MI_SMALL_OBJ_SIZE_MAX / MI_INTPTR_SIZE)
-#define MI_MEDIUM_OBJ_WSIZE_MAX (MI_MEDIUM_OBJ_SIZE_MAX / MI_INTPTR_SIZE)
+#define MI_SMALL_OBJ_SIZE_MAX (MI_SMALL_PAGE_SIZE / 4)   // 16 KiB (8 KiB on 32-bit)
+#define MI_MEDIUM_OBJ_SIZE_MAX (MI_MEDIUM_PAGE_SIZE / 4) // 128 KiB (64 KiB)
+#define MI_LARGE_OBJ_SIZE_MAX (MI_SEGMENT_SIZE / 2)      // 16 MiB (4 MiB); larger blocks are huge
 
 // The largest request we accept; above it allocation fails with ENOMEM.
 #define MI_MAX_ALLOC_SIZE ((size_t)PTRDIFF_MAX)
@@ -65,17 +109,41 @@ written next to the fields they constrain.
 // larger ones get a huge segment placed so the block is aligned.
 #define MI_BLOCK_ALIGNMENT_MAX (MI_SEGMENT_SIZE >> 1)
 
-// Size bins: 1..8 words are exact (rounded to even words above one), then four
+// Size bins count in units of MI_BIN_UNIT bytes (a word on 64-bit, two on
+// 32-bit, so a 32-bit block of 16 bytes or more is a multiple of 16 and
+// thereby 16-byte aligned, as i386 programs expect of malloc).
+// 1..8 units are exact (rounded to even units above one), then four
 // bins per power of two. Bins cover sizes up to MI_MEDIUM_OBJ_SIZE_MAX; all
 // larger blocks sit one to a page in the MI_BIN_HUGE queue.
+#define MI_BIN_UNIT ((size_t)8)
 #define MI_BIN_HUGE (73U)
 #define MI_BIN_FULL (MI_BIN_HUGE + 1)
 #define MI_BIN_COUNT (MI_BIN_FULL + 1)
 
-// The direct page table covers sizes up to MI_SMALL_SIZE_MAX (1 KiB) by words.
-#define MI_PAGES_DIRECT (MI_SMALL_WSIZE_MAX + 1)
+// The padding at the end of every block (MI_PADDING). Between the end of the
+// requested size and this struct, up to MI_PADDING_FILL_MAX bytes hold
+// MI_DEBUG_PADDING. Invariant of an allocated block:
+//   MI_PADDING_SIZE <= delta <= block_size, canary == mi_padding_canary(block).
+#if MI_PADDING
+typedef struct mi_padding_s {
+  uint32_t canary; // derived from the block address and the process cookie
+  uint32_t delta;  // bytes from the end of the requested size to the end of the block
+} mi_padding_t;
+#define MI_PADDING_SIZE (sizeof(mi_padding_t))
+#define MI_PADDING_FILL_MAX (64)
+#else
+#define MI_PADDING_SIZE (0)
+#endif
+#define MI_PADDING_WSIZE ((MI_PADDING_SIZE + MI_INTPTR_SIZE - 1) / MI_INTPTR_SIZE)
 
-// Blocks per page are bounded by 512 KiB / 16 bytes = 32768.
+// The direct page table covers sizes up to MI_SMALL_SIZE_MAX (1 KiB) plus the
+// padding, by words.
+#define MI_PAGES_DIRECT (MI_SMALL_WSIZE_MAX + MI_PADDING_WSIZE + 1)
+
+// Freed guarded blocks a heap keeps inaccessible before reusing them.
+#define MI_GUARDED_QUARANTINE (8)
+
+// Blocks per page are bounded by the medium page size over 16 bytes (32768).
 #define MI_PAGE_BLOCKS_MAX (MI_MEDIUM_PAGE_SIZE / MI_MAX_ALIGN_SIZE)
 
 // ---------------------------------------------------------------------------
@@ -97,6 +165,15 @@ typedef enum mi_delayed_e {
 } mi_delayed_t;
 
 #define MI_DELAYED_MASK ((uintptr_t)3)
+
+// Guarded pages (MI_GUARDED) hold a single block that ends at a protected
+// OS page. A guarded block the owner frees is kept in its heap's quarantine,
+// all of it inaccessible, before it really goes back.
+typedef enum mi_guard_state_e {
+  MI_GUARD_NONE = 0,       // an ordinary page
+  MI_GUARD_LIVE = 1,       // the block is live; its last OS page is protected
+  MI_GUARD_QUARANTINED = 2 // the block is freed and in quarantine; all of it is protected
+} mi_guard_state_t;
 
 // A page holds blocks of one size. The same struct describes every slice of a
 // segment: the first slice of a span carries the span's data (`slice_count`),
@@ -123,8 +200,8 @@ typedef struct mi_page_s {
                            // if its block needed it (the block hand-off orders the write)
     } x;
   } flags;
-  uint8_t heap_tag; // tag of the heap the page was made for (for visiting)
-  uint8_t reserved_pad;
+  uint8_t heap_tag;   // tag of the heap the page was made for (for visiting)
+  uint8_t is_guarded; // mi_guard_state_t (MI_GUARDED builds; always MI_GUARD_NONE otherwise)
 
   // Blocks (owner only, except `xthread_free` and `xheap`).
   uint32_t capacity; // blocks made available so far (lazily extended); <= reserved
@@ -184,6 +261,7 @@ typedef struct mi_subproc_s {
   struct mi_segment_s* abandoned_last;  // guarded by abandoned_lock
   size_t abandoned_count;               // atomic; written under the lock, read as a hint without it
   struct mi_subproc_s* next;            // all sub-processes (for fork), guarded by the registry lock
+  mi_lock_t visit_lock;                 // serialises mi_abandoned_visit_blocks (taken before abandoned_lock)
 } mi_subproc_t;
 
 // A segment is aligned to MI_SEGMENT_ALIGN so `ptr & ~MI_SEGMENT_MASK` finds it.
@@ -210,6 +288,9 @@ typedef struct mi_segment_s {
   mi_segment_kind_t kind;
   mi_arena_id_t arena_id; // the arena the memory came from, or 0 for direct OS memory
   uintptr_t cookie;       // segment address ^ process cookie, checked on free in debug builds
+#if MI_SECURE >= 3
+  uintptr_t keys[2]; // random secrets from which each page's free-list keys derive (mi_block_key)
+#endif
 
   // Abandoned-set linkage (guarded by the abandoned set's lock).
   mi_subproc_t* subproc; // the sub-process whose abandoned set this segment goes to
@@ -267,6 +348,17 @@ struct mi_heap_s {
   struct mi_heap_s* next;  // the thread's heaps
   bool no_reclaim;         // this heap does not reclaim abandoned segments
   uint8_t tag;
+#if MI_GUARDED
+  // Sampling of guarded allocations (guarded.c): every `guarded_sample_rate`-th
+  // allocation with a size in [guarded_size_min, guarded_size_max]; 0 = never.
+  size_t guarded_sample_rate;
+  size_t guarded_sample_count; // allocations in range left until the next guarded one; >= 1 while rate > 0
+  size_t guarded_size_min;
+  size_t guarded_size_max;
+  mi_block_t* guarded_quarantine[MI_GUARDED_QUARANTINE]; // ring, oldest at guarded_quarantine_first
+  size_t guarded_quarantine_first;
+  size_t guarded_quarantine_count; // <= MI_GUARDED_QUARANTINE
+#endif
   mi_page_t* pages_free_direct[MI_PAGES_DIRECT]; // by word size: a page with free blocks, or the empty page
   mi_page_queue_t pages[MI_BIN_COUNT];           // by bin; MI_BIN_FULL holds full pages
 };
@@ -317,7 +409,7 @@ typedef struct mi_cache_entry_s {
   bool is_zero;      // purged memory reads back as zero
 } mi_cache_entry_t;
 
-#define MI_SEGMENT_CACHE_SIZE (6)
+#define MI_SEGMENT_CACHE_SIZE (16)
 
 // The process's registry (registry.c, exported as `_mi_registry`); every
 // segment points to it. Invariant: `threads` lists exactly the threads whose
@@ -332,7 +424,7 @@ typedef struct mi_registry_s {
   uint32_t tld_size_of;
   uint32_t subproc_size_of;
   uintptr_t process_cookie;              // segment cookies are `segment ^ process_cookie`
-  uintptr_t visitor_id;                  // owner id while mi_abandoned_visit_blocks holds a segment; 0: none
+  uintptr_t visitor_id;                  // owner id while mi_abandoned_visit_blocks holds a segment (MI_THREAD_ID_VISITOR)
   mi_subproc_t* subproc_main;            // the default sub-process (others are found through segments)
   const mi_cache_entry_t* segment_cache; // MI_SEGMENT_CACHE_SIZE entries
   mi_lock_t threads_lock;

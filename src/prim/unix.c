@@ -19,16 +19,36 @@ output, environment, thread-exit and fork hooks.
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #endif
 
 #include "mimalloc/internal.h"
 
+// Whether the system gives transparent huge pages at all: the selected mode in
+// /sys/kernel/mm/transparent_hugepage/enabled is not "[never]".
+static bool mi_thp_available(void) {
+#if defined(MI_NO_THP) || !defined(__linux__)
+  return false;
+#else
+  int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return false;
+  buf[n] = 0;
+  return (strstr(buf, "[never]") == NULL);
+#endif
+}
+
 void _mi_prim_os_config(mi_os_config_t* config) {
   long page_size = sysconf(_SC_PAGESIZE);
   config->page_size = (page_size > 0 ? (size_t)page_size : 4096);
-  config->large_page_size = 2 * MI_MiB;
+  config->large_page_size = (mi_thp_available() ? 2 * MI_MiB : 0);
   config->has_overcommit = true;
   config->has_virtual_reserve = true;
 }
@@ -40,14 +60,26 @@ int _mi_prim_mmap(void* hint, size_t size, bool allow_large, void** addr) {
     *addr = NULL;
     return errno;
   }
-#if defined(MADV_HUGEPAGE)
   if (allow_large)
-    madvise(p, size, MADV_HUGEPAGE);
-#else
-  (void)allow_large;
-#endif
+    _mi_prim_thp_advise(p, size);
   *addr = p;
   return 0;
+}
+
+int _mi_prim_thp_advise(void* addr, size_t size) {
+#if defined(MADV_HUGEPAGE) && !defined(MI_NO_THP)
+  return (madvise(addr, size, MADV_HUGEPAGE) == 0 ? 0 : errno);
+#else
+  (void)addr;
+  (void)size;
+  return ENOTSUP;
+#endif
+}
+
+void _mi_prim_thp_disable(void) {
+#if defined(__linux__) && defined(PR_SET_THP_DISABLE)
+  prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+#endif
 }
 
 int _mi_prim_munmap(void* addr, size_t size) { return (munmap(addr, size) == 0 ? 0 : errno); }
@@ -73,6 +105,10 @@ int _mi_prim_mmap_huge_pages(void* hint, size_t size, void** addr) {
 int _mi_prim_purge(void* addr, size_t size) {
   // MADV_DONTNEED drops the pages at once (RSS falls); the range reads back as zeros.
   return (madvise(addr, size, MADV_DONTNEED) == 0 ? 0 : errno);
+}
+
+int _mi_prim_protect(void* addr, size_t size, bool protect) {
+  return (mprotect(addr, size, protect ? PROT_NONE : (PROT_READ | PROT_WRITE)) == 0 ? 0 : errno);
 }
 
 int64_t _mi_prim_clock_now(void) {
@@ -121,6 +157,13 @@ void _mi_prim_process_info(mi_process_info_t* info) {
     info->peak_rss = info->current_rss; // the kernel updates the peak lazily
   info->current_commit = info->current_rss;
   info->peak_commit = info->peak_rss;
+}
+
+size_t _mi_prim_peak_rss(void) {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) != 0)
+    return 0;
+  return (size_t)usage.ru_maxrss * 1024;
 }
 
 void _mi_prim_out_stderr(const char* msg) {

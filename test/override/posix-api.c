@@ -173,6 +173,7 @@ static void check_legacy_aligned(void) {
   p = valloc(10);
   OVR_CHECK(ovr_is_ours(p) && is_aligned(p, page));
   free(p);
+#ifdef __GLIBC__
   p = pvalloc(1);
   OVR_CHECK(ovr_is_ours(p) && is_aligned(p, page) && malloc_usable_size(p) >= page);
   free(p);
@@ -182,6 +183,7 @@ static void check_legacy_aligned(void) {
   p = pvalloc(0);
   OVR_CHECK(ovr_is_ours(p) && is_aligned(p, page));
   free(p);
+#endif
 }
 
 static void check_overflow(void) {

@@ -1,6 +1,6 @@
 /* ----------------------------------------------------------------------------
-Shared body of the C package consumers: a few calls of the public API, the
-version check, and (for the shared library) a check that the library in use
+Shared body of the C package consumers: a few calls of the public API, every
+function of the 2.2.7 usable-size interface, the version check, and (for the shared library) a check that the library in use
 is the installed one under MI_EXPECTED_LIB_DIR. Exits non-zero on failure.
 -----------------------------------------------------------------------------*/
 #ifndef MI_CONSUMER_COMMON_H
@@ -35,6 +35,27 @@ static int mi_consumer_run(const char* name, bool check_library_path) {
   mi_free(s);
   mi_free(z);
   mi_heap_destroy(heap);
+  // Every function of the mimalloc 2.2.7 usable-size interface.
+  size_t bs[9] = { 0 };
+  void* u[6];
+  u[0] = mi_umalloc(10, &bs[0]);
+  u[1] = mi_ucalloc(4, 25, &bs[1]);
+  u[2] = mi_umalloc_aligned(100, 64, &bs[2]);
+  u[3] = mi_uzalloc_aligned(100, 64, &bs[3]);
+  u[4] = mi_umalloc_small(24, &bs[4]);
+  u[5] = mi_uzalloc_small(24, &bs[5]);
+  for (int i = 0; i < 6; i++) {
+    if (u[i] == NULL || bs[i] < 10 || bs[i] != mi_usable_size(u[i])) return mi_consumer_fail(name, "mi_u* allocation");
+  }
+  u[0] = mi_urealloc(u[0], 3000, &bs[6], &bs[7]);
+  if (u[0] == NULL || bs[6] != bs[0] || bs[7] < 3000 || bs[7] != mi_usable_size(u[0])) {
+    return mi_consumer_fail(name, "mi_urealloc");
+  }
+  for (int i = 0; i < 6; i++) {
+    const size_t expected = mi_usable_size(u[i]);
+    mi_ufree(u[i], &bs[8]);
+    if (bs[8] != expected) return mi_consumer_fail(name, "mi_ufree");
+  }
 #ifdef MI_EXPECTED_LIB_DIR
   if (check_library_path) {
     Dl_info info;

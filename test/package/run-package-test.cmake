@@ -40,6 +40,30 @@ endif()
 mi_package_step("install into ${mi_prefix}"
   "${CMAKE_COMMAND}" --install "${MI_BUILD_DIR}" --prefix "${mi_prefix}" ${mi_config_args})
 
+# The layout MI_INSTALL_TOPLEVEL asks for: the shared library always in lib/,
+# the rest either there too or in versioned subdirectories.
+if(DEFINED MI_INSTALL_TOPLEVEL AND DEFINED MI_INSTALL_VERSION)
+  string(REPLACE "." "[.]" mi_v "${MI_INSTALL_VERSION}")
+  if(MI_INSTALL_TOPLEVEL)
+    set(mi_expected "^include/mimalloc[.]h$" "^lib[^/]*(/[^/]+)?/cmake/mimalloc/mimalloc-config[.]cmake$"
+                    "^lib[^/]*(/[^/]+)?/libmimalloc[.]a$" "^lib[^/]*(/[^/]+)?/libmimalloc[.]so$")
+  else()
+    set(mi_expected "^include/mimalloc-${mi_v}/mimalloc[.]h$"
+                    "^lib[^/]*(/[^/]+)?/cmake/mimalloc-${mi_v}/mimalloc-config[.]cmake$"
+                    "^lib[^/]*(/[^/]+)?/mimalloc-${mi_v}/libmimalloc[.]a$" "^lib[^/]*(/[^/]+)?/libmimalloc[.]so$")
+  endif()
+  file(GLOB_RECURSE mi_installed LIST_DIRECTORIES false RELATIVE "${mi_prefix}" "${mi_prefix}/*")
+  foreach(mi_pattern IN LISTS mi_expected)
+    set(mi_matches "${mi_installed}")
+    list(FILTER mi_matches INCLUDE REGEX "${mi_pattern}")
+    if(NOT mi_matches)
+      message(FATAL_ERROR "package test: MI_INSTALL_TOPLEVEL=${MI_INSTALL_TOPLEVEL}: nothing installed matches "
+                          "${mi_pattern}; installed: ${mi_installed}")
+    endif()
+  endforeach()
+  message(STATUS "install layout (MI_INSTALL_TOPLEVEL=${MI_INSTALL_TOPLEVEL}): ok")
+endif()
+
 # 2. The CMake consumers.
 foreach(mi_consumer IN ITEMS c-shared cxx-static)
   set(mi_bin "${MI_WORK_DIR}/${mi_consumer}")

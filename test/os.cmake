@@ -1,0 +1,40 @@
+# ---------------------------------------------------------------------------
+# OS memory tests (label `os`), linked with the static library:
+#
+#   test-os-thp    transparent huge pages: asked for on huge-block mappings,
+#                  not on a small program's first segment, not with allow_thp=0
+#   test-os-reuse  freed large memory is reused without faulting it in again
+#                  (minor page faults of a steady large-block churn)
+#   mt-exit-one    threads exiting with one live block: new threads allocate
+#                  from the pages they leave (live objects in few slices)
+#   mt-reclaim-target  target_segments_per_thread stops reclaim-on-free once a
+#                  thread owns that many segments (test counters)
+# ---------------------------------------------------------------------------
+if(NOT TARGET mimalloc-static)
+  return()
+endif()
+
+set(mi_os_definitions "")
+if(MI_NO_THP)
+  set(mi_os_definitions MI_TEST_NO_THP=1)
+endif()
+# Page-fault counts mean nothing under a sanitizer (its shadow memory faults too).
+set(mi_os_tests thp)
+if(NOT MI_SANITIZE)
+  list(APPEND mi_os_tests reuse)
+endif()
+foreach(mi_os_name IN LISTS mi_os_tests)
+  mi_add_test(NAME test-os-${mi_os_name}
+              SOURCES test-os-${mi_os_name}.c
+              LIBS mimalloc-static
+              LABELS os
+              DEFINITIONS ${mi_os_definitions}
+              TIMEOUT 120)
+endforeach()
+
+# Memory of exited threads reused (label `mt` too, so `ctest -L mt` runs it).
+mi_add_test(NAME mt-exit-one SOURCES test-mt-exit-one.c LIBS mimalloc-static LABELS mt reuse TIMEOUT 120)
+if(TARGET mimalloc-test)
+  mi_add_test(NAME mt-reclaim-target SOURCES test-mt-reclaim-target.c LIBS mimalloc-test LABELS mt reuse
+              TIMEOUT 60)
+endif()

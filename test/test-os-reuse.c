@@ -1,0 +1,78 @@
+/* ----------------------------------------------------------------------------
+Freed large memory is reused without being faulted in again.
+
+Two phases of SLOTS slots; each step frees the block of a random slot and
+allocates one of a new random size, then writes every byte of it: first
+4..16 MiB (large pages inside segments), then 17..31 MiB (huge blocks, each
+with a segment of its own, whose freed mappings must serve later blocks of
+other sizes). After a warm-up, the minor page faults of the measured steps
+are counted (getrusage) against the 4 KiB pages written. Purging and huge
+pages are off, so the count is deterministic and measures reuse only: a
+freed mapping that could not serve a request of another size shows up as
+faults.
+-----------------------------------------------------------------------------*/
+#include <sys/resource.h>
+#include "test-common.h"
+
+#define SLOTS 8
+#define WARMUP_STEPS 60
+#define MEASURED_STEPS 100
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static size_t rng_below(size_t bound) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (size_t)(rng_state % bound);
+}
+
+static long minor_faults(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+// One phase with block sizes in [min_size, min_size + range).
+static void churn_phase(const char* name, size_t min_size, size_t range, size_t limit_permille) {
+  char* blocks[SLOTS] = {0};
+  size_t sizes[SLOTS] = {0};
+  long faults_before = 0;
+  size_t pages_written = 0;
+  for (size_t step = 0; step < WARMUP_STEPS + MEASURED_STEPS; step++) {
+    if (step == WARMUP_STEPS) {
+      faults_before = minor_faults();
+      pages_written = 0;
+    }
+    size_t slot = rng_below(SLOTS);
+    if (blocks[slot] != NULL) {
+      CHECK(blocks[slot][0] == (char)slot && blocks[slot][sizes[slot] - 1] == (char)slot);
+      mi_free(blocks[slot]);
+    }
+    sizes[slot] = min_size + rng_below(range);
+    blocks[slot] = (char*)mi_malloc(sizes[slot]);
+    CHECK(blocks[slot] != NULL);
+    if (blocks[slot] == NULL)
+      return;
+    memset(blocks[slot], (char)slot, sizes[slot]);
+    pages_written += sizes[slot] / 4096;
+  }
+  long faults = minor_faults() - faults_before;
+  printf("test-os-reuse: %s: %ld minor faults for %zu pages written in %d steps\n", name, faults,
+         pages_written, MEASURED_STEPS);
+  // Steady state: the live set is constant, so little should fault.
+  CHECKF((size_t)faults * 1000 < pages_written * limit_permille,
+         "%s: %ld faults for %zu pages written (limit %zu per mille)", name, faults, pages_written,
+         limit_permille);
+  for (size_t i = 0; i < SLOTS; i++)
+    mi_free(blocks[i]);
+}
+
+int main(void) {
+  mi_option_set(mi_option_purge_delay, -1);
+  mi_option_disable(mi_option_allow_thp);
+  // Limits: about twice what reuse leaves (spans and mappings first used for
+  // a smaller block); mappings sized to their block fault about 2.5% here.
+  churn_phase("large", 4u << 20, 12u << 20, 25);
+  churn_phase("huge", 17u << 20, 14u << 20, 10);
+  return mi_test_summary("test-os-reuse");
+}

@@ -1,0 +1,91 @@
+/* ----------------------------------------------------------------------------
+Transparent huge pages (mi_option_allow_thp), checked in /proc/self/smaps:
+- a small program's first segment does not ask for huge pages (no RSS
+  inflation: a touched 4 KiB would cost 2 MiB);
+- the mapping of a huge block does (THPeligible: 1);
+- with allow_thp off, a new huge block is not eligible, also where the system
+  gives huge pages unasked ("always" mode: the process is taken off them).
+Skipped (exit 0 with a note) where the kernel has THP off or smaps does not
+report THPeligible. In a build with MI_NO_THP nothing may ask for them.
+-----------------------------------------------------------------------------*/
+#include "test-common.h"
+
+// THP mode of the system: 'a' always, 'm' madvise, 'n' never or unknown.
+static char thp_mode(void) {
+  FILE* f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (f == NULL)
+    return 'n';
+  char buf[128] = {0};
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  if (strstr(buf, "[always]") != NULL)
+    return 'a';
+  if (strstr(buf, "[madvise]") != NULL)
+    return 'm';
+  return 'n';
+}
+
+// THPeligible of the mapping that contains p: 1, 0, or -1 if not reported.
+static int thp_eligible(const void* p) {
+  FILE* f = fopen("/proc/self/smaps", "r");
+  if (f == NULL)
+    return -1;
+  char line[512];
+  bool inside = false;
+  int result = -1;
+  uintptr_t addr = (uintptr_t)p;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    unsigned long start, end;
+    if (sscanf(line, "%lx-%lx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+      inside = (addr >= start && addr < end);
+      continue;
+    }
+    int value;
+    if (inside && sscanf(line, "THPeligible: %d", &value) == 1) {
+      result = value;
+      break;
+    }
+  }
+  fclose(f);
+  return result;
+}
+
+int main(void) {
+  char mode = thp_mode();
+  mi_process_init();
+  char* small = (char*)mi_malloc(1024);
+  CHECK(small != NULL);
+  int small_eligible = thp_eligible(small);
+  if (mode == 'n' || small_eligible < 0) {
+    printf("test-os-thp: skipped (THP off on this system or THPeligible not reported)\n");
+    mi_free(small);
+    return 0;
+  }
+  memset(small, 1, 1024);
+  if (mode == 'm')
+    CHECKF(small_eligible == 0, "a small program's segment asked for huge pages");
+
+  size_t huge_size = 40u << 20;
+  char* huge = (char*)mi_malloc(huge_size);
+  CHECK(huge != NULL);
+  int huge_eligible = thp_eligible(huge);
+#if defined(MI_TEST_NO_THP)
+  // Built with MI_NO_THP: never asked for (in "always" mode the system gives them anyway).
+  if (mode == 'm')
+    CHECKF(huge_eligible == 0, "MI_NO_THP build, yet a huge block is THP eligible");
+#else
+  CHECKF(huge_eligible == 1, "the mapping of a %zu-byte block is not THP eligible (%d)", huge_size,
+         huge_eligible);
+#endif
+  memset(huge, 2, huge_size);
+
+  mi_option_disable(mi_option_allow_thp);
+  char* off = (char*)mi_malloc(huge_size + (8u << 20));
+  CHECK(off != NULL);
+  CHECKF(thp_eligible(off) == 0, "allow_thp=0, yet a new huge block is THP eligible (mode %c)", mode);
+  mi_free(off);
+  mi_free(huge);
+  mi_free(small);
+  return mi_test_summary("test-os-thp");
+}
