@@ -18,8 +18,7 @@ in the library is a compile error, so no code can bypass the protocol.
 #ifndef MIMALLOC_OWNERSHIP_H
 #define MIMALLOC_OWNERSHIP_H
 
-#include "types.h"
-#include "prim.h"
+#include "internal.h" // thread ids and asserts; it includes this file at its end
 
 #if MI_TESTING
 void _mi_test_claim_pause(void);
