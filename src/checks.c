@@ -108,12 +108,11 @@ static bool mi_block_is_free(mi_page_t* page, const mi_block_t* block) {
 // Reports the first overwritten byte otherwise.
 static bool mi_padding_check(const mi_page_t* page, const mi_block_t* block, const void* p) {
   const mi_padding_t* padding = mi_block_padding(page, block);
-  mi_track_mem_defined(padding, MI_PADDING_SIZE); // the canary is not the program's to touch
-  const mi_padding_t saved = *padding;
-  mi_track_mem_noaccess(padding, MI_PADDING_SIZE);
   size_t size = mi_block_requested_size(page, block, p);
   const uint8_t* end = (const uint8_t*)p + size;
   size_t gap = (size_t)((const uint8_t*)padding - end);
+  mi_track_mem_defined(end, gap + MI_PADDING_SIZE); // the padding is not the program's to touch
+  const mi_padding_t saved = *padding;
   size_t fill = (gap < MI_PADDING_FILL_MAX ? gap : MI_PADDING_FILL_MAX);
   static const uint8_t pattern[MI_PADDING_FILL_MAX] = {[0 ... MI_PADDING_FILL_MAX - 1] = MI_DEBUG_PADDING};
   size_t wrong = SIZE_MAX;
@@ -123,6 +122,7 @@ static bool mi_padding_check(const mi_page_t* page, const mi_block_t* block, con
       i++;
     wrong = size + i;
   }
+  mi_track_mem_noaccess(end, gap + MI_PADDING_SIZE);
   if (wrong == SIZE_MAX && saved.canary != mi_padding_canary(block))
     wrong = (size_t)((const uint8_t*)padding - (const uint8_t*)p);
   if (wrong == SIZE_MAX && (saved.delta < MI_PADDING_SIZE || saved.delta > page->block_size))

@@ -15,8 +15,12 @@ what the checker prints and judges it.
                      strdup, qsort, fopen, mixed with mi_free)
                      -> no report at all, the checker saw our blocks, and
                      (valgrind) none is left in use at exit
-  overflow           one byte written just past mi_usable_size, into the free
-                     neighbour block                          -> one report
+  overflow           one byte written just past mi_usable_size (into the
+                     padding, or without it the free neighbour) -> one report
+  overflow-request   one byte past a 200-byte request, still inside the
+                     block (224 bytes): only the padding, which
+                     tracking builds keep unaddressable, makes it visible
+                                                              -> one report
   use-after-free     a byte read from a freed block           -> one report
   use-after-realloc  a byte read through the old pointer after a moving
                      realloc                                  -> one report
@@ -64,6 +68,14 @@ static __attribute__((noinline)) void mi_test_plant_overflow(void) {
   memset(p, 1, usable); // all of the usable size is the program's
   mi_test_announce(p + usable);
   p[usable] = 2; // lands on the free neighbour's link: the heap is corrupt, touch it no more
+}
+
+static __attribute__((noinline)) void mi_test_plant_overflow_request(void) {
+  char* p = (char*)mi_malloc(200);
+  memset(p, 1, 200);
+  volatile size_t past = 200; // the compiler would refuse a constant index past the allocation
+  mi_test_announce(p + past);
+  p[past] = 2;
 }
 
 static __attribute__((noinline)) void mi_test_plant_use_after_free(void) {
@@ -287,6 +299,8 @@ static int mi_test_run_mode(const char* mode) {
   }
   if (strcmp(mode, "overflow") == 0)
     mi_test_plant_overflow();
+  else if (strcmp(mode, "overflow-request") == 0)
+    mi_test_plant_overflow_request();
   else if (strcmp(mode, "use-after-free") == 0)
     mi_test_plant_use_after_free();
   else if (strcmp(mode, "use-after-realloc") == 0)
@@ -359,6 +373,7 @@ int main(int argc, char** argv) {
 #if defined(MI_TEST_VALGRIND)
   static const mi_test_bug_t bugs[] = {
       {"overflow", "Invalid write of size 1", "mi_test_plant_overflow"},
+      {"overflow-request", "Invalid write of size 1", "mi_test_plant_overflow_request"},
       {"use-after-free", "Invalid read of size 1", "mi_test_plant_use_after_free"},
       {"use-after-realloc", "Invalid read of size 1", "mi_test_plant_use_after_realloc"},
       {"uninit", "Conditional jump or move depends on uninitialised value", "mi_test_plant_uninit"},
@@ -366,6 +381,7 @@ int main(int argc, char** argv) {
 #else
   static const mi_test_bug_t bugs[] = {
       {"overflow", "WRITE of size 1", "AddressSanitizer: use-after-poison"},
+      {"overflow-request", "WRITE of size 1", "AddressSanitizer: use-after-poison"},
       {"use-after-free", "READ of size 1", "AddressSanitizer: use-after-poison"},
       {"use-after-realloc", "READ of size 1", "AddressSanitizer: use-after-poison"},
   };

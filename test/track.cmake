@@ -18,9 +18,7 @@
 #                        bounded number of runs, elsewhere the same harness on
 #                        fixed-seed random inputs
 # ---------------------------------------------------------------------------
-# Not in MI_DEBUG >= 2 trees: there an overflow into a free neighbour is not
-# reported by memcheck yet (found when tracking met the debug checks; issue 11).
-if(TARGET mimalloc-test-valgrind AND MI_DEBUG_LEVEL LESS 2)
+if(TARGET mimalloc-test-valgrind)
   mi_add_test(NAME test-track-valgrind
               SOURCES test-track.c
               LIBS mimalloc-test-valgrind

@@ -38,11 +38,12 @@ static inline void mi_padding_set(const mi_page_t* page, mi_block_t* block, uint
   mi_padding_t* padding = mi_block_padding(page, block);
   mi_assert_internal(end >= (uint8_t*)block && end <= (uint8_t*)padding);
   size_t gap = (size_t)((uint8_t*)padding - end);
-  mi_track_mem_undefined(padding, MI_PADDING_SIZE); // tracking tools: the canary is not the program's
+  mi_track_mem_undefined(end, gap + MI_PADDING_SIZE); // ours to write, if a tracking tool hid it before
   padding->canary = mi_padding_canary(block);
   padding->delta = (uint32_t)(gap + MI_PADDING_SIZE);
-  mi_track_mem_noaccess(padding, MI_PADDING_SIZE);
   memset(end, MI_DEBUG_PADDING, (gap < MI_PADDING_FILL_MAX ? gap : MI_PADDING_FILL_MAX));
+  // Tracking tools: from the end of the request on, the program's accesses are overflows.
+  mi_track_mem_noaccess(end, gap + MI_PADDING_SIZE);
 }
 #endif
 
@@ -74,8 +75,11 @@ static inline void mi_block_padding_area(const mi_page_t* page, const mi_block_t
 // included): fill it in debug builds and write its padding.
 static inline void mi_block_init_debug(const mi_page_t* page, mi_block_t* block, size_t size, bool zero) {
 #if MI_DEBUG >= 2
-  if (!zero && page->block_size <= MI_DEBUG_FILL_MAX)
+  if (!zero && page->block_size <= MI_DEBUG_FILL_MAX) {
     memset(block, MI_DEBUG_UNINIT, page->block_size - MI_PADDING_SIZE);
+    // The fill is no initialisation: memcheck still reports a read of it.
+    mi_track_mem_undefined(block, page->block_size - MI_PADDING_SIZE);
+  }
 #endif
 #if MI_PADDING
   mi_padding_set(page, block, (uint8_t*)block + size - MI_PADDING_SIZE);
@@ -87,8 +91,10 @@ static inline void mi_block_init_debug(const mi_page_t* page, mi_block_t* block,
 static inline void mi_block_fill_freed(const mi_page_t* page, mi_block_t* block) {
 #if MI_DEBUG >= 2
   // Guarded blocks are left alone: a freed one may already sit protected in quarantine.
-  if (page->block_size <= MI_DEBUG_FILL_MAX && mi_page_guard_size(page) == 0)
+  if (page->block_size <= MI_DEBUG_FILL_MAX && mi_page_guard_size(page) == 0) {
+    mi_track_mem_undefined(block, mi_page_usable_block_size(page)); // the padding too (it is unaddressable)
     memset(block, MI_DEBUG_FREED, mi_page_usable_block_size(page));
+  }
 #endif
   (void)page, (void)block;
 }

@@ -48,13 +48,14 @@ written next to the fields they constrain.
 #define MI_SHOW_ERRORS 0
 #endif
 // Padding (CMake MI_PADDING / MI_NO_PADDING): each block ends with a canary
-// after the requested size, checked on free. On by default in debug and
-// secure builds.
-// Tracking builds leave overflows to valgrind or ASan (which see the exact
-// block size), guarded builds to their guard pages: no padding there.
+// after the requested size, checked on free. On by default in debug, secure
+// and tracking builds (there the padding is unaddressable to valgrind and
+// ASan, so a write one byte past the request is reported where it happens).
+// Guarded builds leave overflows to their guard pages: no padding there.
 #ifndef MI_PADDING
-#if (MI_DEBUG > 0 || MI_SECURE > 0) && !(defined(MI_TRACK_VALGRIND) && MI_TRACK_VALGRIND) &&                  \
-    !(defined(MI_TRACK_ASAN) && MI_TRACK_ASAN) && !(defined(MI_GUARDED) && MI_GUARDED)
+#if (MI_DEBUG > 0 || MI_SECURE > 0 || (defined(MI_TRACK_VALGRIND) && MI_TRACK_VALGRIND) ||                    \
+     (defined(MI_TRACK_ASAN) && MI_TRACK_ASAN)) &&                                                            \
+    !(defined(MI_GUARDED) && MI_GUARDED)
 #define MI_PADDING 1
 #else
 #define MI_PADDING 0
