@@ -208,6 +208,44 @@ def ratio_table(results, matrix):
     return markdown_table(["workload"] + results.allocators, rows)
 
 
+def is_ours(allocator):
+    return allocator == "ours" or allocator.startswith("ours-")
+
+
+def best_peer_table(results, columns, limit):
+    """Each workload against its best peer: for every measure, the peer with the
+    lowest median, ours / that peer, and a mark where ours is above `limit`."""
+    peers = [a for a in results.allocators if not is_ours(a)]
+    header = ["workload"]
+    for title, _ in columns:
+        header += [f"best peer ({title})", f"ours / best ({title})"]
+    rows = []
+    over = {title: [] for title, _ in columns}
+    for workload in results.workloads:
+        row = [workload]
+        for title, column in columns:
+            candidates = [(results.median(workload, a, column), a) for a in peers]
+            candidates = [(v, a) for v, a in candidates if v is not None]
+            ours = results.median(workload, "ours", column)
+            if not candidates or ours is None:
+                row += ["—", "FAIL" if results.failure(workload, "ours") else "—"]
+                continue
+            best, name = min(candidates)
+            ratio = ours / best if best else None
+            cell = format_ratio(ratio)
+            if ratio is not None and ratio > limit:
+                cell = f"**{cell}**"
+                over[title].append(workload)
+            row += [name, cell]
+        rows.append(row)
+    lines = [markdown_table(header, rows, align_right_from=1), ""]
+    for title, _ in columns:
+        names = ", ".join(over[title]) or "none"
+        lines.append(f"- {title}: {len(over[title])} of {len(results.workloads)} workloads above "
+                     f"{limit:.2f}x their best peer ({names})")
+    return "\n".join(lines)
+
+
 def detail_sections(results):
     parts = []
     if "fragmentation" in results.workloads:
@@ -438,6 +476,33 @@ def main():
         out.append("")
         out.append(ratio_table(results, ratio_matrix(results, "maxrss_kb", glibc)))
         out.append("")
+    if any(not is_ours(a) and a != "glibc" for a in results.allocators) or "glibc" in results.allocators:
+        out.append("## Ours against each workload's best peer")
+        out.append("")
+        out.append("The best peer is the other allocator with the lowest median on that workload and measure; "
+                   "bold: ours is more than 1.10x of it.")
+        out.append("")
+        columns = [("time", "wall"), ("peak RSS", "maxrss_kb")]
+        if "minflt" in results.rows[0]:
+            columns.append(("page faults", "minflt"))
+        out.append(best_peer_table(results, columns, 1.10))
+        out.append("")
+    variants = [a for a in results.allocators if a.startswith("ours-")]
+    if variants:
+        out.append("## Build variants relative to ours (release)")
+        out.append("")
+        out.append("Time, CPU time and peak RSS of each variant divided by those of `ours` (medians).")
+        out.append("")
+        for title, column in (("time", "wall"), ("CPU time", "cpu"), ("peak RSS", "maxrss_kb")):
+            if column not in results.rows[0]:
+                continue
+            matrix = ratio_matrix(results, column, "ours")
+            sub = Results.__new__(Results)
+            sub.rows, sub.workloads, sub.allocators = results.rows, results.workloads, variants
+            out.append(f"### {title}")
+            out.append("")
+            out.append(ratio_table(sub, matrix))
+            out.append("")
     details = detail_sections(results)
     if details:
         out.append("## Workload details")

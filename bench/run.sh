@@ -3,6 +3,7 @@
 #
 # usage: bench/run.sh [--quick|--full|--smoke] [--lib PATH] [--reps N]
 #                     [--only w1,w2,...] [--no-callgrind] [--no-install] [--out DIR]
+#                     [--variant NAME=PATH]... [--no-peers]
 #
 #   --quick    (default) small sizes, 3 repetitions; finishes in about 2 minutes
 #   --full     full sizes (each run ~1-3 s with glibc), 5 repetitions
@@ -17,12 +18,17 @@
 #   --no-install    do not apt-get install missing peers/tools
 #   --out DIR  where results-<mode>.{md,png,tsv} go (default doc/benchmarks;
 #              build/bench/smoke for --smoke)
+#   --variant NAME=PATH  also run another build of ours (e.g. a secure or a
+#              tracking build), labelled ours-NAME; the report adds its ratios
+#              to ours. Repeatable.
+#   --no-peers run only ours, its variants and glibc
 #
 # Every workload runs under every allocator through LD_PRELOAD (glibc: no
 # preload), one allocator after the other within a repetition, so slow drifts
 # of the machine hit all allocators alike.  The wrapper bench_measure records
 # wall time and peak RSS of each run.  The report gives medians, ratios to
-# mimalloc 2.0.9 and to glibc, and geometric means.  Exit status is non-zero
+# mimalloc 2.0.9 and to glibc, each workload against its best peer, and
+# geometric means.  Exit status is non-zero
 # if any run failed (crash, wrong result, timeout).
 set -euo pipefail
 
@@ -37,6 +43,8 @@ only=""
 callgrind=1
 install=1
 out_dir=""
+variants=()
+peers=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) mode=quick; shift ;;
@@ -48,7 +56,9 @@ while [ $# -gt 0 ]; do
     --no-callgrind) callgrind=0; shift ;;
     --no-install) install=0; shift ;;
     --out) out_dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --variant) variants+=("$2"); shift 2 ;;
+    --no-peers) peers=0; shift ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) bench_die "unknown argument $1 (see --help)" ;;
   esac
 done
@@ -100,7 +110,11 @@ bench_log "our library: $our_lib"
 # allocators: labels and preload paths ("" = glibc)
 labels=(ours glibc)
 paths=("$our_lib" "")
-if [ "$mode" != smoke ]; then
+for variant in "${variants[@]}"; do
+  [[ "$variant" == *=* ]] || bench_die "--variant $variant: expected NAME=PATH"
+  labels+=("ours-${variant%%=*}"); paths+=("$(bench_our_lib "${variant#*=}")")
+done
+if [ "$mode" != smoke ] && [ "$peers" = 1 ]; then
   [ "$install" = 1 ] && bench_peers_install
   while IFS=$'\t' read -r label path; do
     labels+=("$label"); paths+=("$path")
