@@ -189,6 +189,6 @@ mi_add_program_test(override-sort-gzip 120
   REQUIRE sort gzip gunzip md5sum
   COMMAND "${MI_BASH}" "${mi_override_dir}/sort-gzip.sh" $<TARGET_FILE:override-make-lines>)
 
-mi_add_program_test(override-git 120
+mi_add_program_test(override-git 300
   REQUIRE "${MI_GIT}" md5sum
   COMMAND "${MI_BASH}" "${mi_override_dir}/git.sh" $<TARGET_FILE:override-make-lines>)
