@@ -14,7 +14,7 @@
 # gcore. Not in sanitizer builds: a sanitizer's shadow memory makes a core dump
 # of many terabytes.
 # ---------------------------------------------------------------------------
-if(MI_SANITIZE OR NOT TARGET mimalloc OR MI_LEGACY_OWNERSHIP)
+if(MI_SANITIZE OR NOT TARGET mimalloc OR NOT TARGET mimalloc-inspect OR MI_LEGACY_OWNERSHIP)
   message(STATUS "inspect tests skipped (sanitizer or legacy build, or no shared library)")
   return()
 endif()

@@ -20,10 +20,16 @@ would carve the same holes (corrupted blocks, crashes).
 -----------------------------------------------------------------------------*/
 #include "test-mt-common.h"
 
-#define MI_GIVEBACK_LARGE (1 * MI_MT_MIB)       // 16 slices: the size of every hole
-#define MI_GIVEBACK_BLOCKS 30                   // large blocks a producer places in its segment
-#define MI_GIVEBACK_NEED (4 * MI_MT_MIB)        // bigger than any hole: the searcher gives back
-#define MI_GIVEBACK_SEARCH_BLOCKS 8
+// Segments are 32 MiB on 64-bit targets and 8 MiB on 32-bit ones.
+#define MI_GIVEBACK_SEGMENT_SIZE ((sizeof(void*) == 8 ? 32 : 8) * MI_MT_MIB)
+#define MI_GIVEBACK_LARGE (1 * MI_MT_MIB) // the size of every hole
+// Large blocks a producer places in its segment (30 in 32 MiB, 7 in 8 MiB: the
+// tail left after them is smaller than a hole).
+#define MI_GIVEBACK_BLOCKS (sizeof(void*) == 8 ? 30 : 7)
+// Bigger than any hole, and still a large (not huge) block: the searcher gives back.
+#define MI_GIVEBACK_NEED ((sizeof(void*) == 8 ? 4 : 2) * MI_MT_MIB)
+// Blocks the searcher then allocates: they fit in its own new segment.
+#define MI_GIVEBACK_SEARCH_BLOCKS (sizeof(void*) == 8 ? 8 : 4)
 
 typedef struct mi_giveback_state_s {
   void* kept[MI_GIVEBACK_BLOCKS];          // the producer's blocks still alive
@@ -37,7 +43,7 @@ typedef struct mi_giveback_state_s {
 static mi_giveback_state_t mi_giveback;
 
 static uintptr_t mi_giveback_segment_of(const void* p) {
-  return ((uintptr_t)p & ~((uintptr_t)MI_MT_SEGMENT_SIZE - 1));
+  return ((uintptr_t)p & ~((uintptr_t)MI_GIVEBACK_SEGMENT_SIZE - 1));
 }
 
 static void* mi_giveback_producer_run(void* arg) {

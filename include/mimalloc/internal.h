@@ -338,7 +338,7 @@ static inline bool mi_heap_is_initialized(const mi_heap_t* heap) { return (heap 
 static inline bool mi_heap_is_backing(const mi_heap_t* heap) { return (heap->tld->heap_backing == heap); }
 
 static inline mi_page_t* _mi_heap_get_free_small_page(mi_heap_t* heap, size_t size) {
-  mi_assert_internal(size <= MI_SMALL_SIZE_MAX + MI_INTPTR_SIZE);
+  mi_assert_internal(size <= MI_SMALL_SIZE_MAX + MI_PADDING_SIZE);
   return heap->pages_free_direct[_mi_wsize_from_size(size)];
 }
 

@@ -434,7 +434,7 @@ typedef struct mi_registry_s {
 } mi_registry_t;
 
 _Static_assert(offsetof(mi_segment_t, magic) == 0, "inspection finds a segment by its first word");
-_Static_assert(sizeof(mi_page_t) == 96, "mi_page_t changed: bump MI_LAYOUT_VERSION");
+_Static_assert(sizeof(mi_page_t) == (sizeof(void*) == 8 ? 96 : 64), "mi_page_t changed: bump MI_LAYOUT_VERSION");
 _Static_assert(sizeof(mi_block_t) == sizeof(void*), "a free block's link is one plain pointer");
 
 #endif
