@@ -27,6 +27,7 @@ Usage: test-inspect-seed INSPECTOR [--threads T] [--small N] [--large L]
 #include <stdint.h>
 #include <sys/mman.h>
 #include <mimalloc.h>
+#include "mimalloc/types.h" // MI_PADDING_SIZE of this tree's build
 #include "test-inspect-common.h"
 
 #define SIZE_COUNT 10
@@ -67,13 +68,15 @@ static int size_index(size_t size) {
   return -1;
 }
 
+// Blocks of exactly `size` bytes: in builds with padding (debug, secure) the
+// request leaves room for it, so the inspector's block sizes are the sizes.
 static void* tracked_alloc(size_t size) {
-  void* p = mi_malloc(size);
+  void* p = mi_malloc(size - MI_PADDING_SIZE);
   if (p == NULL) {
     fprintf(stderr, "workload: out of memory\n");
     _exit(3);
   }
-  memset(p, 0x5a, size < 64 ? size : 64);
+  memset(p, 0x5a, size - MI_PADDING_SIZE < 64 ? size - MI_PADDING_SIZE : 64);
   atomic_fetch_add(&live_count[size_index(size)], 1);
   return p;
 }
@@ -83,7 +86,7 @@ static void free_some(worker_t* w, uint64_t* rng, unsigned one_in) {
   for (size_t i = 0; i < w->count; i++) {
     void* p = w->blocks[i];
     if (p != NULL && rng_next(rng) % one_in == 0) {
-      atomic_fetch_sub(&live_count[size_index(mi_usable_size(p))], 1);
+      atomic_fetch_sub(&live_count[size_index(mi_usable_size(p) + MI_PADDING_SIZE)], 1);
       mi_free(p);
       w->blocks[i] = NULL;
     }
