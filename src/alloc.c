@@ -41,17 +41,22 @@ inline void* _mi_page_malloc_zero(mi_heap_t* heap, mi_page_t* page, size_t size,
   mi_stat_increase(heap->tld->stats.malloc_requested, size);
 #endif
   mi_track_malloc(block, mi_page_usable_block_size(page), zero && page->free_is_zero);
+  // With padding, a block of 0 usable bytes has its link in the padding, which
+  // is written below (and must stay untouched for ASan and memcheck).
+  const bool link_is_usable = (!MI_PADDING || mi_page_usable_block_size(page) >= sizeof(mi_block_t));
   if (mi_unlikely(zero)) {
-    if (page->free_is_zero)
-      block->next = NULL; // the rest of the block is fresh, zeroed memory
-    else
+    if (!page->free_is_zero)
       memset(block, 0, mi_page_usable_block_size(page));
+    else if (link_is_usable)
+      block->next = NULL; // the rest of the block is fresh, zeroed memory
   }
 #if MI_SECURE >= 4
   // A live block's first word must not look like a free-list link, or every
   // free of it would walk the lists for a double free (see checks.c).
-  *(uintptr_t*)block = 0;
+  if (link_is_usable)
+    *(uintptr_t*)block = 0;
 #endif
+  (void)link_is_usable;
 #if MI_PADDING || MI_DEBUG >= 2
   mi_block_init_debug(page, block, size, zero);
 #endif
