@@ -36,7 +36,8 @@ reservation (arena 1 exists before main allocates anything of its own).
 
 #include "test-common.h"
 
-#define MI_TEST_SEGMENT ((size_t)32 * MI_TEST_MIB)
+// Segments (and arena blocks) are 32 MiB on 64-bit targets, 8 MiB on 32-bit ones.
+#define MI_TEST_SEGMENT ((size_t)(sizeof(void*) == 8 ? 32 : 8) * MI_TEST_MIB)
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -104,7 +105,7 @@ static void test_reserve_rss(void) {
   CHECK(size == (size_t)1024 * MI_TEST_MIB);
   size_t total = 0;
   CHECK(arena_blocks_in_use(id, &total) == 0);
-  CHECK(total == 32);
+  CHECK(total == (size_t)1024 * MI_TEST_MIB / MI_TEST_SEGMENT);
   printf("reserve: 1 GiB arena %d at %p, RSS %zu -> %zu KiB\n", id, (void*)start, before / 1024, after / 1024);
 }
 
@@ -170,8 +171,8 @@ static void test_exclusive_arena(void) {
   CHECKF(count > 192 && count < 256, "got %zu blocks of 1 MiB from a 256 MiB arena", count);
   CHECK(stray == 0);
   size_t total = 0;
-  CHECK(arena_blocks_in_use(id, &total) == 8);
-  CHECK(total == 8);
+  CHECK(arena_blocks_in_use(id, &total) == 256 * MI_TEST_MIB / MI_TEST_SEGMENT);
+  CHECK(total == 256 * MI_TEST_MIB / MI_TEST_SEGMENT);
   for (size_t i = 0; i < count; i++) mi_free(big[i]);
   // Memory given back is served again.
   mi_heap_collect(heap, true);
@@ -420,12 +421,12 @@ static void test_manage_too_small(void) {
   CHECK(!mi_manage_os_memory_ex(small_buffer, sizeof(small_buffer), true, false, true, -1, false, &id));
   CHECK(id == 0);
   CHECK(!mi_manage_os_memory(NULL, 64 * MI_TEST_MIB, true, false, true, -1));
-  // 40 MiB that straddle a 32 MiB boundary without holding a whole aligned block.
+  // 1.25 segments that straddle a segment boundary without holding a whole aligned segment.
   uint8_t* region = (uint8_t*)mmap(NULL, 128 * MI_TEST_MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   CHECK(region != MAP_FAILED);
   if (region != MAP_FAILED) {
     uint8_t* boundary = (uint8_t*)(((uintptr_t)region + 2 * MI_TEST_SEGMENT - 1) & ~(MI_TEST_SEGMENT - 1));
-    CHECK(!mi_manage_os_memory(boundary - 20 * MI_TEST_MIB, 40 * MI_TEST_MIB, true, false, true, -1));
+    CHECK(!mi_manage_os_memory(boundary - MI_TEST_SEGMENT * 5 / 8, MI_TEST_SEGMENT * 5 / 4, true, false, true, -1));
     munmap(region, 128 * MI_TEST_MIB);
   }
 }
