@@ -62,15 +62,6 @@ static inline size_t mi_block_requested_size(const mi_page_t* page, const mi_blo
 #endif
 }
 
-// The padding of the block at `p`: from the end of the requested size to the
-// end of the block (0 bytes without MI_PADDING). Tracking tools mark it
-// inaccessible.
-static inline void mi_block_padding_area(const mi_page_t* page, const mi_block_t* block, const void* p,
-                                         uint8_t** start, size_t* size) {
-  *start = (uint8_t*)p + mi_block_requested_size(page, block, p);
-  *size = (size_t)((uint8_t*)block + page->block_size - *start);
-}
-
 // A block was just taken from `page` for a request of `size` bytes (padding
 // included): fill it in debug builds and write its padding.
 static inline void mi_block_init_debug(const mi_page_t* page, mi_block_t* block, size_t size, bool zero) {
