@@ -220,6 +220,15 @@ static void mi_segment_give_back(mi_segment_t* segment, mi_segments_tld_t* tld) 
 // threads freed into its pages and frees pages that became empty (which
 // coalesces their spans). Returns false if the segment became empty and was
 // freed; then it must not be touched again.
+// The index of the first page in use at or after `index` (slice_entries if none).
+static size_t mi_segment_next_page_index(const mi_segment_t* segment, size_t index) {
+  while (index < segment->slice_entries && segment->slices[index].block_size == 0) {
+    mi_assert_internal(segment->slices[index].slice_count > 0);
+    index += segment->slices[index].slice_count;
+  }
+  return index;
+}
+
 static bool mi_segment_inspect(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_assert_internal(mi_segment_is_owned_by_me(segment));
   segment->reclaim_scan = true;
@@ -227,19 +236,13 @@ static bool mi_segment_inspect(mi_segment_t* segment, mi_segments_tld_t* tld) {
   _mi_segment_purge_adopt(segment, tld);
   mi_stat_decrease(tld->stats->segments_abandoned, 1);
   _mi_segment_span_queues_insert(segment, tld);
-  // Collect the page list first: freeing pages reshapes the spans.
-  mi_page_t* pages[MI_SLICES_PER_SEGMENT];
-  size_t page_count = 0;
-  for (size_t index = segment->segment_info_slices; index < segment->slice_entries;) {
-    mi_slice_t* slice = &segment->slices[index];
-    if (slice->block_size != 0)
-      pages[page_count++] = slice;
-    if (mi_segment_is_huge(segment))
-      break;
-    index += slice->slice_count;
-  }
-  for (size_t i = 0; i < page_count; i++) {
-    mi_page_t* page = pages[i];
+  // Freeing a page merges it with the free spans beside it, never with a page
+  // in use: find the next page in use before freeing the current one.
+  size_t index = mi_segment_next_page_index(segment, segment->segment_info_slices);
+  while (index < segment->slice_entries) {
+    mi_page_t* page = &segment->slices[index];
+    index = mi_segment_is_huge(segment) ? segment->slice_entries
+                                        : mi_segment_next_page_index(segment, index + page->slice_count);
     _mi_page_free_collect(page, false);
     if (mi_page_all_free(page)) {
       segment->abandoned--;
