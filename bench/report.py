@@ -138,6 +138,18 @@ class Results:
             return None
         return statistics.median(float(r[column]) for r in runs)
 
+    def ratio(self, workload, allocator, reference, column):
+        """Median over the repetitions of allocator / reference within each
+        repetition. Both ran back to back in a repetition, so a drift of the
+        machine between repetitions (this VM's two vCPUs sharing a core or not
+        changes cross-thread workloads up to 3x) divides out."""
+        if self.failure(workload, allocator) or self.failure(workload, reference):
+            return None
+        base = {r["rep"]: float(r[column]) for r in self.runs(workload, reference)}
+        ratios = [float(r[column]) / base[r["rep"]] for r in self.runs(workload, allocator)
+                  if base.get(r["rep"])]
+        return statistics.median(ratios) if ratios else None
+
     def median_field(self, workload, allocator, key):
         values = []
         for r in self.runs(workload, allocator):
@@ -178,10 +190,8 @@ def value_table(results, column, scale, digits):
 def ratio_matrix(results, column, reference):
     matrix = {}
     for workload in results.workloads:
-        base = results.median(workload, reference, column)
         for allocator in results.allocators:
-            value = results.median(workload, allocator, column)
-            matrix[(workload, allocator)] = (value / base) if (value is not None and base) else None
+            matrix[(workload, allocator)] = results.ratio(workload, allocator, reference, column)
     return matrix
 
 
@@ -231,7 +241,7 @@ def best_peer_table(results, columns, limit):
                 row += ["—", "FAIL" if results.failure(workload, "ours") else "—"]
                 continue
             best, name = min(candidates)
-            ratio = ours / best if best else None
+            ratio = results.ratio(workload, "ours", name, column)
             cell = format_ratio(ratio)
             if ratio is not None and ratio > limit:
                 cell = f"**{cell}**"
@@ -390,7 +400,9 @@ def main():
     out = [f"# Allocator benchmarks: {args.mode} mode", ""]
     out.append("Produced by `bench/run.sh --" + args.mode + "`; every workload ran under every allocator via "
                "`LD_PRELOAD` (glibc: no preload), allocators interleaved within each repetition. "
-               f"Repetitions: {args.reps}; the tables give medians.")
+               f"Repetitions: {args.reps}; the value tables give medians; a ratio is the median over the "
+               "repetitions of the two allocators' ratio within each repetition (paired, so a drift of the "
+               "machine between repetitions divides out).")
     out.append("")
     out.append("## Machine")
     out.append("")
@@ -480,7 +492,7 @@ def main():
         out.append("## Ours against each workload's best peer")
         out.append("")
         out.append("The best peer is the other allocator with the lowest median on that workload and measure; "
-                   "bold: ours is more than 1.10x of it.")
+                   "the ratio is paired by repetition; bold: ours is more than 1.10x of it.")
         out.append("")
         columns = [("time", "wall"), ("peak RSS", "maxrss_kb")]
         if "minflt" in results.rows[0]:
