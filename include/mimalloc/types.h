@@ -212,7 +212,7 @@ typedef struct mi_page_s {
   size_t block_size;      // 0 for a free span
   uint8_t* page_start;    // address of the first block
   mi_block_t* free;       // allocation pops here
-  mi_block_t* local_free; // frees by the owning thread
+  mi_block_t* local_free; // collected remote frees, and owner frees in secure builds; moved to `free` when it runs out
   uintptr_t xthread_free; // atomic: list of blocks freed by other threads | mi_delayed_t
   uintptr_t xheap;        // atomic: owning heap; 0 while the page is abandoned
 
