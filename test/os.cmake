@@ -9,6 +9,8 @@
 #                  from the pages they leave (live objects in few slices)
 #   mt-reclaim-target  target_segments_per_thread stops reclaim-on-free once a
 #                  thread owns that many segments (test counters)
+#   mt-reclaim-empty   a claimant frees an abandoned segment whose pages all
+#                  emptied after it was abandoned (test counters)
 # ---------------------------------------------------------------------------
 if(NOT TARGET mimalloc-static)
   return()
@@ -36,5 +38,7 @@ endforeach()
 mi_add_test(NAME mt-exit-one SOURCES test-mt-exit-one.c LIBS mimalloc-static LABELS mt reuse TIMEOUT 120)
 if(TARGET mimalloc-test)
   mi_add_test(NAME mt-reclaim-target SOURCES test-mt-reclaim-target.c LIBS mimalloc-test LABELS mt reuse
+              TIMEOUT 60)
+  mi_add_test(NAME mt-reclaim-empty SOURCES test-mt-reclaim-empty.c LIBS mimalloc-test LABELS mt reclaim reuse
               TIMEOUT 60)
 endif()
