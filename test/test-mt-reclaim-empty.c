@@ -24,7 +24,8 @@ static void* worker(void* arg) {
   for (size_t i = 0; i < MI_EMPTY_PAGES; i++) {
     worker_blocks[i] = (uint8_t*)mi_malloc(block_sizes[i]);
     CHECK(worker_blocks[i] != NULL);
-    if (worker_blocks[i] != NULL) memset(worker_blocks[i], (int)(0x40 + i), block_sizes[i]);
+    if (worker_blocks[i] != NULL)
+      memset(worker_blocks[i], (int)(0x40 + i), block_sizes[i]);
   }
   return NULL; // exits holding the blocks: its segment is abandoned
 }
@@ -50,7 +51,8 @@ int main(void) {
   CHECK(pthread_create(&thread, NULL, worker, NULL) == 0);
   pthread_join(thread, NULL);
   for (size_t i = 0; i < MI_EMPTY_PAGES; i++) {
-    if (worker_blocks[i] == NULL) continue;
+    if (worker_blocks[i] == NULL)
+      continue;
     CHECKF(worker_blocks[i][0] == 0x40 + i && worker_blocks[i][block_sizes[i] - 1] == 0x40 + i,
            "block %zu of the exited worker changed", i);
     mi_free(worker_blocks[i]);
