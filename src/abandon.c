@@ -216,10 +216,6 @@ static void mi_segment_give_back(mi_segment_t* segment, mi_segments_tld_t* tld) 
   mi_abandoned_publish(segment);
 }
 
-// The claimant inspects a segment it just won: collects the blocks other
-// threads freed into its pages and frees pages that became empty (which
-// coalesces their spans). Returns false if the segment became empty and was
-// freed; then it must not be touched again.
 // The index of the first page in use at or after `index` (slice_entries if none).
 static size_t mi_segment_next_page_index(const mi_segment_t* segment, size_t index) {
   while (index < segment->slice_entries && segment->slices[index].block_size == 0) {
@@ -229,6 +225,10 @@ static size_t mi_segment_next_page_index(const mi_segment_t* segment, size_t ind
   return index;
 }
 
+// The claimant inspects a segment it just won: collects the blocks other
+// threads freed into its pages and frees pages that became empty (which
+// coalesces their spans). Returns false if the segment became empty and was
+// freed; then it must not be touched again.
 static bool mi_segment_inspect(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_assert_internal(mi_segment_is_owned_by_me(segment));
   segment->reclaim_scan = true;

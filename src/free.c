@@ -53,7 +53,7 @@ static inline void mi_free_stats(const mi_page_t* page) {
 
 #define MI_REMOTE_FREES_PER_COLLECT (16 * 1024)
 
-// The owner gives a block back. Release builds push it on `free`, so the next
+// The owner gives a block back. Outside secure builds it goes on `free`, so the next
 // allocation of this size gets memory that is still in the cache (larson,
 // mstress, xstress: 5-20% faster than waiting until `free` runs out); the
 // generic path is then entered only when a page runs out or fills up. Secure
