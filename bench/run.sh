@@ -175,12 +175,36 @@ load_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
 commit=$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
 failures=0
 started=$(date +%s)
+# The allocator order of every repetition of every workload. A run is slowed by
+# the one before it when that one freed much memory (on this VM a run right
+# after glibc's large-block runs took 2-4x as long, whoever it was, even when
+# the run before was of another workload), so no allocator may always follow
+# the same one, as it would in a rotation. Runs go one after the other in this
+# order; each order is the one whose pairs of neighbours (the first one paired
+# with the run before it) were used least so far for that workload.
+mapfile -t orders < <(python3 - "${#labels[@]}" "$reps" "${#workloads[@]}" <<'EOF'
+import itertools, sys
+from collections import Counter
+count, reps, workloads = (int(arg) for arg in sys.argv[1:])
+follows = [Counter() for _ in range(workloads)]
+previous = None
+for rep in range(reps):
+    for workload in range(workloads):
+        def pairs(order):
+            return list(zip((previous,) + order, order))
+        order = min(itertools.permutations(range(count)),
+                    key=lambda order: (sum(follows[workload][pair] for pair in pairs(order)), order))
+        follows[workload].update(pairs(order))
+        previous = order[-1]
+        print(' '.join(map(str, order)))
+EOF
+)
+slot=0
 for rep in $(seq 1 "$reps"); do
   for workload in "${workloads[@]}"; do
-    # rotate the allocator order each repetition so none always runs first
-    count=${#labels[@]}
-    for k in $(seq 0 $((count - 1))); do
-      i=$(( (k + rep - 1) % count ))
+    read -r -a order <<<"${orders[$slot]}"
+    slot=$((slot + 1))
+    for i in "${order[@]}"; do
       label=${labels[$i]}
       log="$run_dir/logs/$workload.$label.$rep"
       mapfile -t command < <(workload_command "$workload")

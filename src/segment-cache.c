@@ -6,8 +6,9 @@ program that frees and soon allocates large memory again does not pay for
 unmapping, mapping and faulting the pages back in. A cached mapping keeps its
 memory for `mi_option_purge_delay` milliseconds; after that its memory is
 purged (returned to the OS) but the address range stays cached until it is
-reused or evicted (the delay is purge_delay * arena_purge_mult, as for
-memory that mimalloc returns to its arenas; never if purge_delay < 0). The cache is process-wide and guarded
+reused or evicted (the pusher gives the delay: purge_delay * arena_purge_mult,
+as for memory that mimalloc returns to its arenas, times the back-off in
+segment.c; never if purge_delay < 0). The cache is process-wide and guarded
 by a lock; it is only touched when a segment is created or freed.
 -----------------------------------------------------------------------------*/
 #include "mimalloc/internal.h"
@@ -19,11 +20,13 @@ static mi_cache_entry_t mi_cache[MI_SEGMENT_CACHE_SIZE]; // guarded by mi_cache_
 static size_t mi_cache_count;                            // atomic: a hint read without the lock
 
 // Take a cached mapping of at least `size` bytes (and not much more).
-void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_stats_t* stats) {
+// `*purged_at` tells when its memory was purged (0 if it was not).
+void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs_t* purged_at,
+                            mi_stats_t* stats) {
   if (mi_atomic_load_relaxed(&mi_cache_count) == 0)
     return NULL;
   size_t limit = size + (size / 2 > MI_SEGMENT_SIZE ? size / 2 : MI_SEGMENT_SIZE);
-  mi_cache_entry_t found = {NULL, 0, 0, false};
+  mi_cache_entry_t found = {NULL, 0, 0, 0, false};
   _mi_prim_lock(&mi_cache_lock);
   size_t best = MI_SEGMENT_CACHE_SIZE;
   for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
@@ -45,17 +48,15 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_stats
   mi_stat_decrease(stats->segments_cache, 1);
   *mapped = found.size;
   *is_zero = found.is_zero;
+  *purged_at = found.purged_at;
   return found.base;
 }
 
-// Keep a freed segment mapping. Returns false if the caller must unmap it.
-bool _mi_segment_cache_push(void* base, size_t size, mi_stats_t* stats) {
-  // As mimalloc does for memory returned to arenas: purge_delay * arena_purge_mult.
-  long delay = mi_option_get(mi_option_purge_delay);
-  mi_msecs_t expire_delay =
-      (delay < 0 ? INT64_MAX / 2
-                 : (mi_msecs_t)delay * mi_option_get_clamp(mi_option_arena_purge_mult, 1, 1000));
-  mi_cache_entry_t evicted = {NULL, 0, 0, false};
+// Keep a freed segment mapping, to be purged after `purge_delay` ms (never if
+// negative). Returns false if the caller must unmap it.
+bool _mi_segment_cache_push(void* base, size_t size, mi_msecs_t purge_delay, mi_stats_t* stats) {
+  mi_msecs_t expire_delay = (purge_delay < 0 ? INT64_MAX / 2 : purge_delay);
+  mi_cache_entry_t evicted = {NULL, 0, 0, 0, false};
   mi_msecs_t now = _mi_clock_now();
   _mi_prim_lock(&mi_cache_lock);
   size_t slot = MI_SEGMENT_CACHE_SIZE;
@@ -75,6 +76,7 @@ bool _mi_segment_cache_push(void* base, size_t size, mi_stats_t* stats) {
   mi_cache[slot].base = base;
   mi_cache[slot].size = size;
   mi_cache[slot].expire = now + expire_delay;
+  mi_cache[slot].purged_at = 0;
   mi_cache[slot].is_zero = false;
   _mi_prim_unlock(&mi_cache_lock);
   mi_stat_increase(stats->segments_cache, 1);
@@ -92,7 +94,7 @@ void _mi_segment_cache_collect(bool force, mi_stats_t* stats) {
   mi_msecs_t now = _mi_clock_now();
   for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
     // Take the entry out while purging so the lock is not held across the system call.
-    mi_cache_entry_t entry = {NULL, 0, 0, false};
+    mi_cache_entry_t entry = {NULL, 0, 0, 0, false};
     _mi_prim_lock(&mi_cache_lock);
     if (mi_cache[i].base != NULL && mi_cache[i].expire != 0 && (force || mi_cache[i].expire <= now)) {
       entry = mi_cache[i];
@@ -103,6 +105,7 @@ void _mi_segment_cache_collect(bool force, mi_stats_t* stats) {
       continue;
     _mi_os_purge(entry.base, entry.size, stats);
     entry.expire = 0;
+    entry.purged_at = _mi_clock_now();
     entry.is_zero = true;
     _mi_prim_lock(&mi_cache_lock);
     bool placed = (mi_cache[i].base == NULL);

@@ -10,9 +10,9 @@ claim-window hook. Compiled into the `mimalloc-test` library only
 #if MI_TESTING
 #include "mimalloc/testing.h"
 
-static long long mi_test_events[MI_TEST_ABANDONED_NOW_DEC + 1]; // atomic counters
-static long long mi_test_overlaps;                              // atomic
-static long mi_test_pause_us;                                   // atomic
+static long long mi_test_events[MI_TEST_EVENT_COUNT]; // atomic counters
+static long long mi_test_overlaps;                    // atomic
+static long mi_test_pause_us;                         // atomic
 
 void _mi_test_count(mi_test_event_t event) { mi_atomic_add_relaxed(&mi_test_events[event], 1); }
 
@@ -77,6 +77,7 @@ void mi_test_counters_get(mi_test_counters_t* out) {
   out->segments_allocated = mi_test_get(MI_TEST_SEGMENT_ALLOCATED);
   out->segments_freed = mi_test_get(MI_TEST_SEGMENT_FREED);
   out->invalid_frees = mi_test_get(MI_TEST_INVALID_FREE);
+  out->purge_backoffs = mi_test_get(MI_TEST_PURGE_BACKOFF);
 }
 
 long mi_test_reclaim_all(void) {

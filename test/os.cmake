@@ -11,6 +11,8 @@
 #                  thread owns that many segments (test counters)
 #   mt-reclaim-empty   a claimant frees an abandoned segment whose pages all
 #                  emptied after it was abandoned (test counters)
+#   test-os-purge-backoff  purged memory taken again within a second doubles
+#                  the purge delay; ten quiet seconds halve it (mincore, counters)
 # ---------------------------------------------------------------------------
 if(NOT TARGET mimalloc-static)
   return()
@@ -40,5 +42,7 @@ if(TARGET mimalloc-test)
   mi_add_test(NAME mt-reclaim-target SOURCES test-mt-reclaim-target.c LIBS mimalloc-test LABELS mt reuse
               TIMEOUT 60)
   mi_add_test(NAME mt-reclaim-empty SOURCES test-mt-reclaim-empty.c LIBS mimalloc-test LABELS mt reclaim reuse
+              TIMEOUT 60)
+  mi_add_test(NAME test-os-purge-backoff SOURCES test-os-purge-backoff.c LIBS mimalloc-test LABELS os reuse
               TIMEOUT 60)
 endif()

@@ -128,8 +128,9 @@ bool _mi_arena_is_suitable(mi_arena_id_t arena_id, mi_arena_id_t req_arena_id);
 void _mi_arenas_init(void); // reserve what the reserve_* options ask for (from mi_process_init)
 
 // segment-cache.c
-void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_stats_t* stats);
-bool _mi_segment_cache_push(void* base, size_t size, mi_stats_t* stats);
+void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs_t* purged_at,
+                            mi_stats_t* stats);
+bool _mi_segment_cache_push(void* base, size_t size, mi_msecs_t purge_delay, mi_stats_t* stats);
 void _mi_segment_cache_collect(bool force, mi_stats_t* stats);
 void _mi_segment_cache_lock_for_fork(void);
 void _mi_segment_cache_unlock_after_fork(void);
@@ -272,6 +273,8 @@ typedef enum mi_test_event_e {
   MI_TEST_INVALID_FREE,
   MI_TEST_ABANDONED_NOW_INC,
   MI_TEST_ABANDONED_NOW_DEC,
+  MI_TEST_PURGE_BACKOFF,
+  MI_TEST_EVENT_COUNT
 } mi_test_event_t;
 void _mi_test_count(mi_test_event_t event);
 #define mi_test_count(event) _mi_test_count(event)

@@ -53,8 +53,8 @@ written next to the fields they constrain.
 // ASan, so a write one byte past the request is reported where it happens).
 // Guarded builds leave overflows to their guard pages: no padding there.
 #ifndef MI_PADDING
-#if (MI_DEBUG > 0 || MI_SECURE > 0 || (defined(MI_TRACK_VALGRIND) && MI_TRACK_VALGRIND) ||                    \
-     (defined(MI_TRACK_ASAN) && MI_TRACK_ASAN)) &&                                                            \
+#if (MI_DEBUG > 0 || MI_SECURE > 0 || (defined(MI_TRACK_VALGRIND) && MI_TRACK_VALGRIND) ||                   \
+     (defined(MI_TRACK_ASAN) && MI_TRACK_ASAN)) &&                                                           \
     !(defined(MI_GUARDED) && MI_GUARDED)
 #define MI_PADDING 1
 #else
@@ -212,7 +212,8 @@ typedef struct mi_page_s {
   size_t block_size;      // 0 for a free span
   uint8_t* page_start;    // address of the first block
   mi_block_t* free;       // allocation pops here
-  mi_block_t* local_free; // collected remote frees, and owner frees in secure builds; moved to `free` when it runs out
+  mi_block_t* local_free; // collected remote frees, and owner frees in secure builds; moved to `free` when it
+                          // runs out
   uintptr_t xthread_free; // atomic: list of blocks freed by other threads | mi_delayed_t
   uintptr_t xheap;        // atomic: owning heap; 0 while the page is abandoned
 
@@ -310,10 +311,12 @@ typedef struct mi_segment_s {
   bool is_zero_init;          // the OS memory was fresh (zeroed)
 
   // Purging of free spans (owner only).
-  mi_msecs_t purge_expire;                         // when pending purges become due; 0 if none
-  uint64_t purge_mask[MI_SLICES_PER_SEGMENT / 64]; // free slices whose memory may be returned
-  uint64_t dirty_mask[MI_SLICES_PER_SEGMENT / 64]; // slices written since mapped or last purged
-  struct mi_segment_s* purge_next;                 // in the owner's list of segments with pending purges
+  mi_msecs_t purge_expire;                          // when pending purges become due; 0 if none
+  uint64_t purge_mask[MI_SLICES_PER_SEGMENT / 64];  // free slices whose memory may be returned
+  uint64_t dirty_mask[MI_SLICES_PER_SEGMENT / 64];  // slices written since mapped or last purged
+  uint64_t purged_mask[MI_SLICES_PER_SEGMENT / 64]; // slices purged and not in use since
+  mi_msecs_t purged_at;                             // when the last purge ran; 0 if none did
+  struct mi_segment_s* purge_next;                  // in the owner's list of segments with pending purges
   struct mi_segment_s* purge_prev;
   bool in_purge_list;
 
@@ -371,8 +374,10 @@ typedef struct mi_segments_tld_s {
   size_t reclaim_count;                          // owned segments that came from the abandoned set
   mi_segment_t* purge_first;                     // owned segments with pending purges
   mi_segment_t* purge_last;
-  size_t generic_count;  // calls of the generic allocation path (to pace periodic work)
-  mi_subproc_t* subproc; // the thread's sub-process
+  size_t purge_backoff;           // purge delays are doubled this many times (see segment.c)
+  mi_msecs_t purge_backoff_since; // when purge_backoff last changed
+  size_t generic_count;           // calls of the generic allocation path (to pace periodic work)
+  mi_subproc_t* subproc;          // the thread's sub-process
   mi_stats_t* stats;
 } mi_segments_tld_t;
 
@@ -400,14 +405,15 @@ struct mi_tld_s {
 #define MI_SEGMENT_MAGIC ((uint64_t)0x314753454d494d53)  // "SMIMESG1" in memory
 #define MI_REGISTRY_MAGIC ((uint64_t)0x3147455249494d53) // "SMIIREG1" in memory
 // Bumped whenever a struct above changes; test builds (MI_TESTING) differ.
-#define MI_LAYOUT_VERSION ((uint32_t)(1 + (MI_TESTING ? 0x10000 : 0)))
+#define MI_LAYOUT_VERSION ((uint32_t)(2 + (MI_TESTING ? 0x10000 : 0)))
 
 // A few recently freed segment mappings (segment-cache.c).
 typedef struct mi_cache_entry_s {
-  void* base;        // segment-aligned start of the mapping; NULL if the entry is empty
-  size_t size;       // bytes mapped
-  mi_msecs_t expire; // when the memory is purged; 0 once it is purged
-  bool is_zero;      // purged memory reads back as zero
+  void* base;           // segment-aligned start of the mapping; NULL if the entry is empty
+  size_t size;          // bytes mapped
+  mi_msecs_t expire;    // when the memory is purged; 0 once it is purged
+  mi_msecs_t purged_at; // when the memory was purged; 0 if it was not
+  bool is_zero;         // purged memory reads back as zero
 } mi_cache_entry_t;
 
 #define MI_SEGMENT_CACHE_SIZE (16)
@@ -424,8 +430,8 @@ typedef struct mi_registry_s {
   uint32_t heap_size_of;
   uint32_t tld_size_of;
   uint32_t subproc_size_of;
-  uintptr_t process_cookie;              // segment cookies are `segment ^ process_cookie`
-  uintptr_t visitor_id;                  // owner id while mi_abandoned_visit_blocks holds a segment (MI_THREAD_ID_VISITOR)
+  uintptr_t process_cookie; // segment cookies are `segment ^ process_cookie`
+  uintptr_t visitor_id;     // owner id while mi_abandoned_visit_blocks holds a segment (MI_THREAD_ID_VISITOR)
   mi_subproc_t* subproc_main;            // the default sub-process (others are found through segments)
   const mi_cache_entry_t* segment_cache; // MI_SEGMENT_CACHE_SIZE entries
   mi_lock_t threads_lock;
@@ -434,7 +440,8 @@ typedef struct mi_registry_s {
 } mi_registry_t;
 
 _Static_assert(offsetof(mi_segment_t, magic) == 0, "inspection finds a segment by its first word");
-_Static_assert(sizeof(mi_page_t) == (sizeof(void*) == 8 ? 96 : 64), "mi_page_t changed: bump MI_LAYOUT_VERSION");
+_Static_assert(sizeof(mi_page_t) == (sizeof(void*) == 8 ? 96 : 64),
+               "mi_page_t changed: bump MI_LAYOUT_VERSION");
 _Static_assert(sizeof(mi_block_t) == sizeof(void*), "a free block's link is one plain pointer");
 
 #endif

@@ -1,0 +1,104 @@
+/* ----------------------------------------------------------------------------
+Purge back-off: memory purged and taken again soon doubles the purge delay.
+
+With purge_delay = 100 ms (and arena_purge_mult = 1, so large spans wait as
+long), a freed 1 MiB block must still be resident shortly before the delay
+has passed and purged (not resident, `mincore`) after it. Taking the purged
+memory again at once doubles the thread's delay (a test counter, and the
+next freed block is still resident at 1.5 delays); taking it again more than
+a second after the purge does not; ten quiet seconds halve it again.
+
+Timing: a "still resident" check is made only when the collection ran
+before the delay had passed (measured); on a machine so loaded that it did
+not, that check is skipped, never failed. A "purged" check waits past the
+delay, so it holds at any load.
+-----------------------------------------------------------------------------*/
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <mimalloc/testing.h>
+#include "test-common.h"
+
+#define BLOCK_SIZE ((size_t)1 << 20) // a large page: freed to its segment at once
+#define BASE_DELAY_MS 100
+
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void sleep_until(long long deadline_ms) {
+  long long now;
+  while ((now = now_ms()) < deadline_ms) {
+    struct timespec t = {(time_t)((deadline_ms - now) / 1000), (long)((deadline_ms - now) % 1000) * 1000000};
+    nanosleep(&t, NULL);
+  }
+}
+
+// Whether the OS page holding `p` is resident.
+static bool resident(const void* p) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  void* start = (void*)((uintptr_t)p & ~(uintptr_t)(page - 1));
+  unsigned char vec = 0;
+  CHECK(mincore(start, page, &vec) == 0);
+  return (vec & 1) != 0;
+}
+
+static long long backoffs(void) {
+  mi_test_counters_t counters;
+  mi_test_counters_get(&counters);
+  return counters.purge_backoffs;
+}
+
+static long long skipped_checks;
+
+// Allocate a block (checking whether that counted as a back-off), write it,
+// free it, and check that it is purged after `wait_ms` and not before.
+static void round_check(const char* name, long long expect_backoffs, long long wait_ms) {
+  long long before = backoffs();
+  uint8_t* p = (uint8_t*)mi_malloc(BLOCK_SIZE);
+  CHECK(p != NULL);
+  if (p == NULL)
+    return;
+  CHECKF(backoffs() - before == expect_backoffs, "%s: taking the block counted %lld back-offs, expected %lld",
+         name, backoffs() - before, expect_backoffs);
+  memset(p, 0x5a, BLOCK_SIZE);
+  uint8_t* probe = p + BLOCK_SIZE / 2;
+  long long freed = now_ms();
+  mi_free(p);
+  // Before the delay: the memory stays.
+  sleep_until(freed + wait_ms * 3 / 4);
+  mi_collect(false);
+  if (now_ms() < freed + wait_ms)
+    CHECKF(resident(probe), "%s: purged before its delay of %lld ms", name, wait_ms);
+  else
+    skipped_checks++;
+  // After the delay: purged by the next collection.
+  sleep_until(freed + wait_ms + 60);
+  mi_collect(false);
+  CHECKF(!resident(probe), "%s: not purged %lld ms after its delay of %lld ms", name,
+         now_ms() - freed - wait_ms, wait_ms);
+}
+
+int main(void) {
+  mi_option_set(mi_option_purge_delay, BASE_DELAY_MS);
+  mi_option_set(mi_option_arena_purge_mult, 1);
+  void* keep = mi_malloc(64); // keeps the segment alive between rounds
+  CHECK(keep != NULL);
+
+  round_check("first block", 0, BASE_DELAY_MS);
+  long long doubled_at = now_ms();
+  round_check("taken again at once", 1, 2 * BASE_DELAY_MS);
+  sleep_until(now_ms() + 1100);
+  round_check("taken again after a second", 0, 2 * BASE_DELAY_MS);
+  // Ten seconds after the doubling (and no back-off since): the next free halves it.
+  sleep_until(doubled_at + 10100);
+  round_check("after ten quiet seconds", 0, BASE_DELAY_MS);
+
+  mi_free(keep);
+  if (skipped_checks > 0)
+    printf("note: %lld 'still resident' checks skipped (the machine was too slow to make them in time)\n",
+           skipped_checks);
+  return mi_test_summary("test-os-purge-backoff");
+}
