@@ -3,7 +3,8 @@ Misuse test: a write one byte past the requested size (MI_PADDING).
 
 For sizes across every page kind (and an aligned block): writing the whole
 mi_usable_size is fine and reported by nothing (the usable size is truthful);
-one byte more is reported on free, and on realloc, exactly once as
+one byte more is reported on free, and on realloc, exactly once (any byte
+but MI_DEBUG_PADDING, which the byte after the request always holds) as
   buffer overflow in heap block P of size N: write after N bytes
 and the block is left alone: never handed out again, realloc fails with
 EINVAL and keeps its contents, and the rest of the heap keeps working.
@@ -37,6 +38,23 @@ static void overflow_on_free(size_t n, size_t alignment) {
   CHECKF(misuse_heap_works(n, 64, p), "size %zu: the heap does not work after the report", n);
 }
 
+// The byte just after the request reads MI_DEBUG_PADDING in every block, also
+// when the request ends right at the padding's canary: otherwise a one-byte
+// overflow that happens to write the canary's byte goes unseen.
+static void first_padding_byte(size_t n) {
+  enum { count = 256 };
+  uint8_t* blocks[count];
+  size_t wrong = 0;
+  for (size_t i = 0; i < count; i++) {
+    blocks[i] = (uint8_t*)mi_malloc(n);
+    if (blocks[i] != NULL && blocks[i][n] != MI_DEBUG_PADDING)
+      wrong++;
+  }
+  CHECKF(wrong == 0, "size %zu: %zu of %d blocks hold another byte after the request", n, wrong, (int)count);
+  for (size_t i = 0; i < count; i++)
+    mi_free(blocks[i]);
+}
+
 static void overflow_on_realloc(size_t n) {
   uint8_t* p = (uint8_t*)mi_malloc(n);
   if (p == NULL)
@@ -58,6 +76,7 @@ int main(void) {
   for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
     overflow_on_free(sizes[i], 0);
     overflow_on_realloc(sizes[i]);
+    first_padding_byte(sizes[i]);
   }
   overflow_on_free(100, 64);
   overflow_on_free(3000, 4096);

@@ -28,9 +28,18 @@ static inline mi_padding_t* mi_block_padding(const mi_page_t* page, const mi_blo
   return (mi_padding_t*)((uint8_t*)block + page->block_size - MI_PADDING_SIZE);
 }
 
+// The canary's first byte (in memory order) is always MI_DEBUG_PADDING: when
+// the requested size ends right at the padding, a one-byte overflow lands on
+// it and must be seen whatever the process cookie (a random byte there would
+// hide one overflow in 256). The other three bytes depend on the cookie.
 static inline uint32_t mi_padding_canary(const mi_block_t* block) {
   uint64_t x = ((uintptr_t)block ^ _mi_process_cookie) * UINT64_C(0x9E3779B97F4A7C15);
-  return (uint32_t)(x >> 32);
+  uint8_t bytes[sizeof(uint32_t)];
+  uint32_t canary = (uint32_t)(x >> 32);
+  memcpy(bytes, &canary, sizeof(bytes));
+  bytes[0] = MI_DEBUG_PADDING;
+  memcpy(&canary, bytes, sizeof(bytes));
+  return canary;
 }
 
 // The requested bytes of `block` end at `end`: write the padding after them.
