@@ -24,9 +24,14 @@ Exit status 0 only when
     owner field, and
   * every run in legacy+pause failed, with crashes, assertion failures or
     corruptions (pattern mismatches or claim overlaps) among the failures.
+In the verdict's legacy modes a run that did not show the bug (legacy+pause:
+passed; legacy+tsan: no owner-field report) is attempted again, up to
+--legacy-attempts times in all; the run shows the bug when one attempt did.
+The table's "attempts" column counts them. The normal modes get one attempt.
 Exit status 1 when that verdict fails, 2 on usage or build errors.
 
-Logs of every run: <build-dir>/logs/<mode>/<test>-<run>.log
+Logs of every run: <build-dir>/logs/<mode>/<test>-<run>.log (further attempts:
+<test>-<run>-attempt<k>.log)
 Documentation of the columns: doc/ownership.md, "Reading the legacy report"
 """
 
@@ -101,6 +106,7 @@ class RunResult:
         self.corruptions = 0
         self.claim_overlaps = 0
         self.result_line = None
+        self.attempts = 1          # attempts of this run (legacy verdict modes may retry)
 
     @property
     def passed(self):
@@ -261,12 +267,12 @@ class Cell:
                 str(self.count(lambda r: r.passed)), str(self.count(lambda r: not r.passed)),
                 crash_text, str(self.count(lambda r: r.timeout)), races, owner,
                 self.runs_and_total("assertions"), self.runs_and_total("corruptions"),
-                self.runs_and_total("claim_overlaps"), str(other), "%.1f" % seconds]
+                self.runs_and_total("claim_overlaps"), str(other), str(self.total("attempts")), "%.1f" % seconds]
 
 
 HEADER = ["mode", "test", "runs", "passed", "failed", "crashes", "timeouts",
           "TSan races", "owner races", "assertions", "corruptions", "claim overlaps",
-          "other", "wall s"]
+          "other", "attempts", "wall s"]
 
 
 def combined_cell(mode, cells):
@@ -334,9 +340,11 @@ def verdict(modes, cells, tests, runs):
         status = "ok   " if len(with_owner) == len(all_runs) and all_runs else "FAIL "
         if status != "ok   ":
             ok = False
-        lines.append("%s %s: race on the owner field reported in %d of %d runs (%d TSan reports, %d on the owner)"
+        lines.append("%s %s: race on the owner field reported in %d of %d runs (%d TSan reports, %d on the owner; "
+                     "%d attempts)"
                      % (status, mode.name, len(with_owner), len(all_runs),
-                        sum(r.tsan_reports for r in all_runs), sum(r.owner_reports for r in all_runs)))
+                        sum(r.tsan_reports for r in all_runs), sum(r.owner_reports for r in all_runs),
+                        sum(r.attempts for r in all_runs)))
 
     for mode in legacy_pause:
         all_runs = [r for c in by_mode[mode.name] for r in c.runs]
@@ -345,8 +353,10 @@ def verdict(modes, cells, tests, runs):
         good = bool(all_runs) and len(failed) == len(all_runs) and damaged
         if not good:
             ok = False
-        lines.append("%s %s: %d of %d runs failed; %d with a crash, assertion failure or detected corruption"
-                     % ("ok   " if good else "FAIL ", mode.name, len(failed), len(all_runs), len(damaged)))
+        lines.append("%s %s: %d of %d runs failed; %d with a crash, assertion failure or detected corruption "
+                     "(%d attempts)"
+                     % ("ok   " if good else "FAIL ", mode.name, len(failed), len(all_runs), len(damaged),
+                        sum(r.attempts for r in all_runs)))
 
     for mode in modes:
         if mode.legacy and mode not in legacy_tsan and mode not in legacy_pause:
@@ -355,6 +365,30 @@ def verdict(modes, cells, tests, runs):
             lines.append("info  %s: %d of %d runs failed (not part of the verdict)"
                          % (mode.name, len(failed), len(all_runs)))
     return ok, lines
+
+
+def shows_bug(mode, result):
+    """Did a run of a verdict legacy mode show what the verdict asks of it?"""
+    if mode.tsan:
+        return result.owner_reports > 0
+    return not result.passed
+
+
+def run_attempts(mode, program, test_args, env, timeout, log_base, max_attempts):
+    """One run of a test: in the verdict's legacy modes, attempted again while
+    it does not show the bug (at most max_attempts in all). Returns the first
+    attempt that showed it, or the last one, with the wall time of all."""
+    in_verdict = mode.legacy and (mode.tsan or mode.pause)
+    seconds = 0.0
+    for attempt in range(1, (max_attempts if in_verdict else 1) + 1):
+        log_path = log_base + (".log" if attempt == 1 else "-attempt%d.log" % attempt)
+        result = run_once(program, test_args, env, timeout, log_path)
+        seconds += result.seconds
+        result.attempts = attempt
+        if not in_verdict or shows_bug(mode, result):
+            break
+    result.seconds = seconds
+    return result
 
 
 def run_command(command, log):
@@ -427,6 +461,9 @@ def main():
     parser.add_argument("--legacy-timeout", type=float, default=30.0,
                         help="the same for the legacy modes, where hangs are one of the expected "
                              "failures and a run that does not crash takes a few seconds (default 30)")
+    parser.add_argument("--legacy-attempts", type=int, default=3,
+                        help="attempts of a legacy+pause or legacy+tsan run that did not show the bug "
+                             "before it counts as a pass (default 3); the normal modes get one")
     parser.add_argument("--jobs", type=int, default=2, help="build parallelism (default 2)")
     parser.add_argument("--no-build", action="store_true", help="reuse the existing build trees")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown to FILE")
@@ -434,6 +471,8 @@ def main():
 
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.legacy_attempts < 1:
+        parser.error("--legacy-attempts must be at least 1")
     try:
         modes = [Mode(name.strip()) for name in args.modes.split(",") if name.strip()]
     except ValueError as error:
@@ -476,11 +515,12 @@ def main():
                 return 2
             test_args = [("%g" % args.soak_seconds)] if test == "mt-soak" else []
             for run in range(1, args.runs + 1):
-                log_path = os.path.join(log_dir, "%s-%d.log" % (test, run))
-                result = run_once(program, test_args, env, timeout, log_path)
+                log_base = os.path.join(log_dir, "%s-%d" % (test, run))
+                result = run_attempts(mode, program, test_args, env, timeout, log_base, args.legacy_attempts)
                 cell.runs.append(result)
-                print("legacy-report: [%-12s] %-11s run %d/%d: %-60s %6.1f s"
-                      % (mode.name, test, run, args.runs, result.describe(), result.seconds), flush=True)
+                tries = " (attempt %d)" % result.attempts if result.attempts > 1 else ""
+                print("legacy-report: [%-12s] %-11s run %d/%d: %-60s %6.1f s%s"
+                      % (mode.name, test, run, args.runs, result.describe(), result.seconds, tries), flush=True)
     run_seconds = time.monotonic() - started - build_seconds
 
     rows = []
@@ -491,9 +531,11 @@ def main():
             rows.append(combined_cell(mode, mode_cells).row())
     ok, verdict_lines = verdict(modes, cells, tests, args.runs)
 
-    settings = ("runs %d per test and mode; pause %d us in the +pause modes; mt-soak %g s; "
+    settings = ("runs %d per test and mode (legacy+pause and legacy+tsan: up to %d attempts of a run that "
+                "did not show the bug); pause %d us in the +pause modes; mt-soak %g s; "
                 "timeout %g s (legacy modes %g s); TSAN_OPTIONS=\"%s\""
-                % (args.runs, args.pause_us, args.soak_seconds, args.timeout, args.legacy_timeout, TSAN_OPTIONS))
+                % (args.runs, args.legacy_attempts, args.pause_us, args.soak_seconds, args.timeout,
+                   args.legacy_timeout, TSAN_OPTIONS))
     timing = "builds %.0f s, runs %.0f s, total %.0f s" % (build_seconds, run_seconds, time.monotonic() - started)
     print()
     print("==================== legacy report ====================")

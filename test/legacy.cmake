@@ -5,7 +5,8 @@
 # each also under ThreadSanitizer with clang) and passes only when the normal
 # build is clean in every mode and the legacy build fails: an owner-field
 # race under ThreadSanitizer in every run and crashes, assertion failures or
-# corruptions in every run with the claim window opened.
+# corruptions in every run with the claim window opened (a legacy run that did
+# not show the bug is attempted again, at most 3 attempts in all).
 # The table is always printed; `ctest -R legacy-report -V` shows it even when
 # the test passes. Reading the table: "Reading the legacy report" in doc/ownership.md.
 #
