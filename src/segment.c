@@ -180,41 +180,58 @@ static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) 
 // inside a segment should be kept no shorter than one freed on its own.
 #define MI_PURGE_LONG_MIN_SLICES (32)
 
-// Back-off. A purge whose memory the thread takes again soon after was for
+// Back-off. A purge whose memory the program takes again soon after was for
 // nothing: the memory is faulted back in, page by page. That happens when
 // blocks live about as long as the purge delay, so that segments drain and
 // refill at that pace; and a slower round then lets more purges fall due,
 // which slows the next one further. Each such take within MI_PURGE_REGRET_MS of
-// the purge doubles the thread's purge delays, up to 2^MI_PURGE_BACKOFF_MAX
-// times (640 ms and 6.4 s with the default options); each MI_PURGE_CALM_MS
-// without one halves them again.
+// the purge doubles the purge delays, up to 2^MI_PURGE_BACKOFF_MAX times (640
+// ms and 6.4 s with the default options); each MI_PURGE_CALM_S without one
+// halves them again. The back-off is process-wide: a segment emptied by one
+// thread may be refilled by another (or by a thread that did not exist when
+// the purge ran), and the segment cache is shared.
 #define MI_PURGE_REGRET_MS (1000)
-#define MI_PURGE_CALM_MS (10000)
+#define MI_PURGE_CALM_S (10)
 #define MI_PURGE_BACKOFF_MAX (6)
+// Both atomic (relaxed): a lost update between two threads only makes a step
+// of the back-off a little late or early.
+static size_t mi_purge_backoff;     // purge delays are doubled this many times
+static long mi_purge_backoff_since; // when it last changed, in seconds of _mi_clock_now
 
 // How long a free span of `count` slices (a freed segment: MI_SLICES_PER_SEGMENT)
 // waits before it is purged; -1 if never.
-static mi_msecs_t mi_purge_wait(size_t count, const mi_segments_tld_t* tld) {
+static mi_msecs_t mi_purge_wait(size_t count) {
   long delay = mi_option_get(mi_option_purge_delay);
   if (delay < 0)
     return -1;
   mi_msecs_t wait = delay;
   if (count >= MI_PURGE_LONG_MIN_SLICES)
     wait *= mi_option_get_clamp(mi_option_arena_purge_mult, 1, 1000);
-  return wait << tld->purge_backoff;
+  return wait << mi_atomic_load_relaxed(&mi_purge_backoff);
 }
 
 // Memory purged at `purged_at` (0: not purged) is taken again now.
-static void mi_purge_taken_again(mi_msecs_t purged_at, mi_segments_tld_t* tld) {
+static void mi_purge_taken_again(mi_msecs_t purged_at) {
   if (purged_at == 0)
     return;
   mi_msecs_t now = _mi_clock_now();
   if (now - purged_at >= MI_PURGE_REGRET_MS)
     return;
-  tld->purge_backoff_since = now; // at the maximum too: no halving while this goes on
-  if (tld->purge_backoff < MI_PURGE_BACKOFF_MAX) {
-    tld->purge_backoff++;
+  // At the maximum too: no halving while this goes on.
+  mi_atomic_store_relaxed(&mi_purge_backoff_since, (long)(now / 1000));
+  size_t backoff = mi_atomic_load_relaxed(&mi_purge_backoff);
+  if (backoff < MI_PURGE_BACKOFF_MAX) {
+    mi_atomic_store_relaxed(&mi_purge_backoff, backoff + 1);
     mi_test_count(MI_TEST_PURGE_BACKOFF);
+  }
+}
+
+// Halve the delays again after MI_PURGE_CALM_S without a purge taken again.
+static void mi_purge_backoff_decay(mi_msecs_t now) {
+  size_t backoff = mi_atomic_load_relaxed(&mi_purge_backoff);
+  if (backoff > 0 && now / 1000 - mi_atomic_load_relaxed(&mi_purge_backoff_since) >= MI_PURGE_CALM_S) {
+    mi_atomic_store_relaxed(&mi_purge_backoff, backoff - 1);
+    mi_atomic_store_relaxed(&mi_purge_backoff_since, (long)(now / 1000));
   }
 }
 
@@ -229,13 +246,10 @@ static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_
     return;
   }
   mi_msecs_t now = _mi_clock_now();
-  if (tld->purge_backoff > 0 && now - tld->purge_backoff_since >= MI_PURGE_CALM_MS) {
-    tld->purge_backoff--;
-    tld->purge_backoff_since = now;
-  }
+  mi_purge_backoff_decay(now);
   // Purge once the segment has been quiet for a full delay: while spans keep
   // being freed (and reused), the memory stays and is not faulted in again.
-  mi_msecs_t wait = mi_purge_wait(count, tld);
+  mi_msecs_t wait = mi_purge_wait(count);
   if (!segment->in_purge_list || segment->purge_expire < now + wait)
     segment->purge_expire = now + wait;
   mi_purge_list_add(segment, tld);
@@ -341,8 +355,7 @@ static mi_slice_t* mi_segment_span_free_coalesce(mi_slice_t* slice, mi_segments_
 }
 
 // Turn slices [index, index+count) into a page span.
-static mi_page_t* mi_segment_span_allocate(mi_segment_t* segment, size_t index, size_t count,
-                                           mi_segments_tld_t* tld) {
+static mi_page_t* mi_segment_span_allocate(mi_segment_t* segment, size_t index, size_t count) {
   mi_assert_internal(index + count <= segment->slice_entries);
   mi_slice_t* slice = &segment->slices[index];
   slice->slice_count = (uint32_t)count;
@@ -365,7 +378,7 @@ static mi_page_t* mi_segment_span_allocate(mi_segment_t* segment, size_t index, 
   mi_bits_set(segment->purge_mask, index, count, false);
   if (mi_bits_any(segment->purged_mask, index, count)) {
     mi_bits_set(segment->purged_mask, index, count, false);
-    mi_purge_taken_again(segment->purged_at, tld);
+    mi_purge_taken_again(segment->purged_at);
   }
   segment->used++;
 #if MI_SECURE >= 2
@@ -390,7 +403,7 @@ static mi_page_t* mi_segments_span_find(size_t count, mi_arena_id_t req_arena_id
       mi_span_queue_delete(sq, slice);
       if (available > count)
         mi_segment_span_free(segment, index + count, available - count, false, tld);
-      return mi_segment_span_allocate(segment, index, count, tld);
+      return mi_segment_span_allocate(segment, index, count);
     }
   }
   return NULL;
@@ -453,7 +466,7 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
       mi_msecs_t purged_at = 0;
       segment = (mi_segment_t*)_mi_segment_cache_pop(segment_size, &mapped, &is_zero, &purged_at, tld->stats);
       base = segment;
-      mi_purge_taken_again(purged_at, tld);
+      mi_purge_taken_again(purged_at);
     }
     if (segment == NULL && !mi_option_is_enabled(mi_option_disallow_os_alloc)) {
       // Whole segment sizes: a freed mapping of a huge block is then cached like
@@ -555,8 +568,8 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   if (segment->arena_id != 0)
     _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
   else if (segment->mem_base != (void*)segment ||
-           !_mi_segment_cache_push(segment->mem_base, segment->mem_size,
-                                   mi_purge_wait(MI_SLICES_PER_SEGMENT, tld), tld->stats)) {
+           !_mi_segment_cache_push(segment->mem_base, segment->mem_size, mi_purge_wait(MI_SLICES_PER_SEGMENT),
+                                   tld->stats)) {
     _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
   }
 }

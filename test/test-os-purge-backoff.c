@@ -6,13 +6,16 @@ long), a freed 1 MiB block must still be resident shortly before the delay
 has passed and purged (not resident, `mincore`) after it. Taking the purged
 memory again at once doubles the thread's delay (a test counter, and the
 next freed block is still resident at 1.5 delays); taking it again more than
-a second after the purge does not; ten quiet seconds halve it again.
+a second after the purge does not; ten quiet seconds halve it again. The
+back-off is process-wide: a new thread that takes a cached segment mapping
+this thread freed (and the cache purged) doubles this thread's delay too.
 
 Timing: a "still resident" check is made only when the collection ran
 before the delay had passed (measured); on a machine so loaded that it did
 not, that check is skipped, never failed. A "purged" check waits past the
 delay, so it holds at any load.
 -----------------------------------------------------------------------------*/
+#include <pthread.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +24,7 @@ delay, so it holds at any load.
 
 #define BLOCK_SIZE ((size_t)1 << 20) // a large page: freed to its segment at once
 #define BASE_DELAY_MS 100
+#define HUGE_SIZE ((size_t)20 << 20) // a huge block: a segment of its own, cached when freed
 
 static long long now_ms(void) {
   struct timespec t;
@@ -81,6 +85,16 @@ static void round_check(const char* name, long long expect_backoffs, long long w
          now_ms() - freed - wait_ms, wait_ms);
 }
 
+// Another thread takes a huge block (the purged cached mapping): one back-off.
+static void* huge_taker(void* arg) {
+  long long before = backoffs();
+  void* p = mi_malloc(HUGE_SIZE);
+  CHECK(p != NULL);
+  *(long long*)arg = backoffs() - before;
+  mi_free(p);
+  return NULL;
+}
+
 int main(void) {
   mi_option_set(mi_option_purge_delay, BASE_DELAY_MS);
   mi_option_set(mi_option_arena_purge_mult, 1);
@@ -95,6 +109,28 @@ int main(void) {
   // Ten seconds after the doubling (and no back-off since): the next free halves it.
   sleep_until(doubled_at + 10100);
   round_check("after ten quiet seconds", 0, BASE_DELAY_MS);
+
+  // A huge block freed here goes to the segment cache, which purges it after
+  // the delay; a new thread then takes that mapping within the second.
+  sleep_until(now_ms() + 1100); // this thread's own purged slices are old by now
+  uint8_t* huge = (uint8_t*)mi_malloc(HUGE_SIZE);
+  CHECK(huge != NULL);
+  if (huge != NULL) {
+    memset(huge, 0x33, HUGE_SIZE);
+    long long freed = now_ms();
+    mi_free(huge);
+    sleep_until(freed + BASE_DELAY_MS + 60);
+    mi_collect(false);
+    CHECKF(!resident(huge + HUGE_SIZE / 2),
+           "a freed huge block's cached mapping was not purged after the delay");
+    long long taker_backoffs = -1;
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, huge_taker, &taker_backoffs) == 0);
+    pthread_join(thread, NULL);
+    CHECKF(taker_backoffs == 1, "another thread taking the purged mapping counted %lld back-offs, expected 1",
+           taker_backoffs);
+    round_check("after another thread took purged memory", 0, 2 * BASE_DELAY_MS);
+  }
 
   mi_free(keep);
   if (skipped_checks > 0)

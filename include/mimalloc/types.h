@@ -374,10 +374,8 @@ typedef struct mi_segments_tld_s {
   size_t reclaim_count;                          // owned segments that came from the abandoned set
   mi_segment_t* purge_first;                     // owned segments with pending purges
   mi_segment_t* purge_last;
-  size_t purge_backoff;           // purge delays are doubled this many times (see segment.c)
-  mi_msecs_t purge_backoff_since; // when purge_backoff last changed
-  size_t generic_count;           // calls of the generic allocation path (to pace periodic work)
-  mi_subproc_t* subproc;          // the thread's sub-process
+  size_t generic_count;  // calls of the generic allocation path (to pace periodic work)
+  mi_subproc_t* subproc; // the thread's sub-process
   mi_stats_t* stats;
 } mi_segments_tld_t;
 
