@@ -155,6 +155,7 @@ void _mi_segment_purge_list_remove(mi_segment_t* segment, mi_segments_tld_t* tld
 // Purge every pending free slice of the segment now.
 static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) {
   size_t i = 0;
+  bool purged = false;
   while (i < segment->slice_entries) {
     if ((segment->purge_mask[i / 64] & ((uint64_t)1 << (i % 64))) == 0) {
       i++;
@@ -167,8 +168,10 @@ static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) 
                  tld->stats);
     mi_bits_set(segment->dirty_mask, start, i - start, false);
     mi_bits_set(segment->purged_mask, start, i - start, true);
-    segment->purged_at = _mi_clock_now();
+    purged = true;
   }
+  if (purged)
+    segment->purged_at = _mi_clock_now(); // one clock read for all runs
   memset(segment->purge_mask, 0, sizeof(segment->purge_mask));
   segment->purge_expire = 0;
   _mi_segment_purge_list_remove(segment, tld);
