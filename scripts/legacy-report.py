@@ -531,11 +531,11 @@ def main():
             rows.append(combined_cell(mode, mode_cells).row())
     ok, verdict_lines = verdict(modes, cells, tests, args.runs)
 
-    settings = ("runs %d per test and mode (legacy+pause and legacy+tsan: up to %d attempts of a run that "
+    settings = ("runs %d per test and mode (legacy+pause and legacy+tsan: up to %d attempt%s of a run that "
                 "did not show the bug); pause %d us in the +pause modes; mt-soak %g s; "
                 "timeout %g s (legacy modes %g s); TSAN_OPTIONS=\"%s\""
-                % (args.runs, args.legacy_attempts, args.pause_us, args.soak_seconds, args.timeout,
-                   args.legacy_timeout, TSAN_OPTIONS))
+                % (args.runs, args.legacy_attempts, "" if args.legacy_attempts == 1 else "s", args.pause_us,
+                   args.soak_seconds, args.timeout, args.legacy_timeout, TSAN_OPTIONS))
     timing = "builds %.0f s, runs %.0f s, total %.0f s" % (build_seconds, run_seconds, time.monotonic() - started)
     print()
     print("==================== legacy report ====================")

@@ -190,9 +190,10 @@ static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) 
 // which slows the next one further. Each such take within MI_PURGE_REGRET_MS of
 // the purge doubles the purge delays, up to 2^MI_PURGE_BACKOFF_MAX times (640
 // ms and 6.4 s with the default options); each MI_PURGE_CALM_S without one
-// halves them again. The back-off is process-wide: a segment emptied by one
-// thread may be refilled by another (or by a thread that did not exist when
-// the purge ran), and the segment cache is shared.
+// halves them again (counted in whole seconds of the clock, so after 9 to 10
+// s). The back-off is process-wide: a segment emptied by one thread may be
+// refilled by another (or by a thread that did not exist when the purge ran),
+// and the segment cache is shared.
 #define MI_PURGE_REGRET_MS (1000)
 #define MI_PURGE_CALM_S (10)
 #define MI_PURGE_BACKOFF_MAX (6)
@@ -201,12 +202,27 @@ static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) 
 static size_t mi_purge_backoff;     // purge delays are doubled this many times
 static long mi_purge_backoff_since; // when it last changed, in seconds of _mi_clock_now
 
+// Halve the delays once for every MI_PURGE_CALM_S without a purge taken again.
+static void mi_purge_backoff_decay(mi_msecs_t now) {
+  size_t backoff = mi_atomic_load_relaxed(&mi_purge_backoff);
+  if (backoff == 0)
+    return;
+  long since = mi_atomic_load_relaxed(&mi_purge_backoff_since);
+  long quiet = (long)(now / 1000) - since;
+  if (quiet < MI_PURGE_CALM_S)
+    return;
+  size_t steps = (size_t)(quiet / MI_PURGE_CALM_S);
+  mi_atomic_store_relaxed(&mi_purge_backoff, (steps >= backoff ? 0 : backoff - steps));
+  mi_atomic_store_relaxed(&mi_purge_backoff_since, since + (long)steps * MI_PURGE_CALM_S);
+}
+
 // How long a free span of `count` slices (a freed segment: MI_SLICES_PER_SEGMENT)
-// waits before it is purged; -1 if never.
-static mi_msecs_t mi_purge_wait(size_t count) {
+// freed at `now` waits before it is purged; -1 if never.
+static mi_msecs_t mi_purge_wait(size_t count, mi_msecs_t now) {
   long delay = mi_option_get(mi_option_purge_delay);
   if (delay < 0)
     return -1;
+  mi_purge_backoff_decay(now);
   mi_msecs_t wait = delay;
   if (count >= MI_PURGE_LONG_MIN_SLICES)
     wait *= mi_option_get_clamp(mi_option_arena_purge_mult, 1, 1000);
@@ -229,15 +245,6 @@ static void mi_purge_taken_again(mi_msecs_t purged_at) {
   }
 }
 
-// Halve the delays again after MI_PURGE_CALM_S without a purge taken again.
-static void mi_purge_backoff_decay(mi_msecs_t now) {
-  size_t backoff = mi_atomic_load_relaxed(&mi_purge_backoff);
-  if (backoff > 0 && now / 1000 - mi_atomic_load_relaxed(&mi_purge_backoff_since) >= MI_PURGE_CALM_S) {
-    mi_atomic_store_relaxed(&mi_purge_backoff, backoff - 1);
-    mi_atomic_store_relaxed(&mi_purge_backoff_since, (long)(now / 1000));
-  }
-}
-
 static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_t count,
                                       mi_segments_tld_t* tld) {
   long delay = mi_option_get(mi_option_purge_delay);
@@ -249,10 +256,9 @@ static void mi_segment_schedule_purge(mi_segment_t* segment, size_t index, size_
     return;
   }
   mi_msecs_t now = _mi_clock_now();
-  mi_purge_backoff_decay(now);
   // Purge once the segment has been quiet for a full delay: while spans keep
   // being freed (and reused), the memory stays and is not faulted in again.
-  mi_msecs_t wait = mi_purge_wait(count);
+  mi_msecs_t wait = mi_purge_wait(count, now);
   if (!segment->in_purge_list || segment->purge_expire < now + wait)
     segment->purge_expire = now + wait;
   mi_purge_list_add(segment, tld);
@@ -571,8 +577,8 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   if (segment->arena_id != 0)
     _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
   else if (segment->mem_base != (void*)segment ||
-           !_mi_segment_cache_push(segment->mem_base, segment->mem_size, mi_purge_wait(MI_SLICES_PER_SEGMENT),
-                                   tld->stats)) {
+           !_mi_segment_cache_push(segment->mem_base, segment->mem_size,
+                                   mi_purge_wait(MI_SLICES_PER_SEGMENT, _mi_clock_now()), tld->stats)) {
     _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
   }
 }
