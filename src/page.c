@@ -11,8 +11,10 @@ with free blocks.
 
 // Extend a page's free list by at most this many bytes at a time, so a
 // program touches (and commits) only the memory it uses.
-#define MI_MAX_EXTEND_SIZE (16 * 1024)
+#define MI_MAX_EXTEND_SIZE (4 * 1024)
 #define MI_MIN_EXTEND (8)
+// The generic path grows a page with free blocks only while they are fewer than this many bytes.
+#define MI_GROW_FREE_BELOW (2 * MI_MAX_EXTEND_SIZE)
 // Pages up to this block size stay a while when they become empty.
 #define MI_MAX_RETIRE_SIZE MI_MEDIUM_OBJ_SIZE_MAX
 #define MI_RETIRE_CYCLES (16)
@@ -193,10 +195,16 @@ static void mi_page_free_list_extend(mi_page_t* page, size_t extend) {
 }
 
 // Make more of the page's blocks available. Normally only when the free list
-// is empty; `grow` also extends a page that the generic path keeps coming
-// back to, so pages in steady use get a longer free list over time.
+// is empty; `grow` also extends a page that the generic path keeps coming back
+// to while its free list is short (under MI_GROW_FREE_BELOW bytes of blocks),
+// so a page in steady full use gets a longer free list over time. A page with
+// plenty of free blocks is left as it is: an extension writes, and so faults
+// in, memory the page may never need (a thread per size class, times threads).
 static void mi_page_extend_free(mi_heap_t* heap, mi_page_t* page, bool grow) {
-  if ((page->free != NULL && !grow) || page->capacity >= page->reserved)
+  if (page->capacity >= page->reserved)
+    return;
+  if (page->free != NULL &&
+      !(grow && (size_t)(page->capacity - page->used) * page->block_size < MI_GROW_FREE_BELOW))
     return;
   bool was_empty = (page->free == NULL);
   size_t bsize = page->block_size;

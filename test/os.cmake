@@ -5,6 +5,8 @@
 #                  not on a small program's first segment, not with allow_thp=0
 #   test-os-reuse  freed large memory is reused without faulting it in again
 #                  (minor page faults of a steady large-block churn)
+#   test-os-footprint  a page serving a small steady working set stays a few
+#                  KiB large (free-list extension and growth limits)
 #   mt-exit-one    threads exiting with one live block: new threads allocate
 #                  from the pages they leave (live objects in few slices)
 #   mt-reclaim-target  target_segments_per_thread stops reclaim-on-free once a
@@ -23,7 +25,7 @@ if(MI_NO_THP)
   set(mi_os_definitions MI_TEST_NO_THP=1)
 endif()
 # Page-fault counts mean nothing under a sanitizer (its shadow memory faults too).
-set(mi_os_tests thp)
+set(mi_os_tests thp footprint)
 if(NOT MI_SANITIZE)
   list(APPEND mi_os_tests reuse)
 endif()
