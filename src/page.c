@@ -199,7 +199,8 @@ static void mi_page_free_list_extend(mi_page_t* page, size_t extend) {
 // to while its free list is short (under MI_GROW_FREE_BELOW bytes of blocks),
 // so a page in steady full use gets a longer free list over time. A page with
 // plenty of free blocks is left as it is: an extension writes, and so faults
-// in, memory the page may never need (a thread per size class, times threads).
+// in, memory the page may never need (and every thread has such a page per
+// size class it uses).
 static void mi_page_extend_free(mi_heap_t* heap, mi_page_t* page, bool grow) {
   if (page->capacity >= page->reserved)
     return;
