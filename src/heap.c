@@ -228,11 +228,7 @@ static bool mi_heap_page_destroy(mi_heap_t* heap, mi_page_queue_t* queue, mi_pag
 #endif
   mi_page_guard_release(page);
   mi_track_mem_undefined(page->page_start, (size_t)page->reserved * page->block_size);
-  if (page->block_size > MI_LARGE_OBJ_SIZE_MAX)
-    mi_stat_decrease(heap->tld->stats.malloc_huge, page->block_size);
-  if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX) {
-    mi_stat_decrease(heap->tld->stats.page_bins[_mi_bin(page->block_size)], 1);
-  }
+  _mi_page_stats_release(heap, page);
   // Every block goes at once, live or not.
   page->used = 0;
   page->next = page->prev = NULL;

@@ -269,13 +269,21 @@ void _mi_page_unfull(mi_page_t* page) {
   _mi_page_queue_enqueue_from(queue, full, page);
 }
 
+// The page leaves the heap: its huge bytes and its place in the per-bin page
+// counts go (matching the increases in mi_large_huge_page_alloc and _mi_page_init).
+void _mi_page_stats_release(mi_heap_t* heap, const mi_page_t* page) {
+  if (page->block_size > MI_LARGE_OBJ_SIZE_MAX)
+    mi_stat_decrease(heap->tld->stats.malloc_huge, page->block_size);
+  if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
+    mi_stat_decrease(heap->tld->stats.page_bins[_mi_bin(page->block_size)], 1);
+}
+
 void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue) {
   mi_heap_t* heap = mi_page_heap(page);
   mi_assert_internal(mi_page_all_free(page));
   _mi_page_queue_remove(queue, page);
   mi_segments_tld_t* tld = &heap->tld->segments;
-  if (page->block_size <= MI_MEDIUM_OBJ_SIZE_MAX)
-    mi_stat_decrease(heap->tld->stats.page_bins[_mi_bin(page->block_size)], 1);
+  _mi_page_stats_release(heap, page);
   mi_page_set_heap(page, NULL);
   mi_track_mem_undefined(page->page_start, (size_t)page->reserved * page->block_size); // back to the segment
   _mi_segment_page_free(page, tld);

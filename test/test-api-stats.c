@@ -8,8 +8,9 @@ Statistics:
  2. mi_stats_reset clears the counters; mi_stats_merge moves this thread's
     counts into the process totals; a thread's counts arrive when it exits;
  3. mi_thread_stats_print_out shows this thread's own counts;
- 4. mi_stats_get fills in the version and plausible numbers, and copies no
-    more than it is asked to;
+ 4. mi_stats_get fills in the version and plausible numbers (a freed huge
+    block leaves the current huge bytes), and copies no more than it is
+    asked to;
  5. mi_stats_get_json gives a JSON object (allocated, freed with mi_free, or
     into a caller's buffer);
  6. mi_process_info: RSS > 0, peak >= current, elapsed time counts from
@@ -210,6 +211,14 @@ static void test_get_and_json(void) {
   CHECK(stats.malloc_normal.peak >= stats.malloc_normal.current);
   if (MI_TEST_BLOCK_STATS) CHECK(stats.malloc_normal.total >= 1000 && stats.malloc_normal_count.total >= 1);
   CHECK(stats.malloc_huge_count.total >= 1 && stats.malloc_huge.current >= 20 * (long long)MI_TEST_MIB);
+  // Freeing a huge block takes its bytes out of `current` again.
+  long long huge_current = stats.malloc_huge.current;
+  void* extra_huge = mi_malloc(24 * MI_TEST_MIB);
+  CHECK(extra_huge != NULL);
+  mi_free(extra_huge);
+  mi_stats_get(sizeof(stats), &stats);
+  CHECKF(stats.malloc_huge.current == huge_current, "huge bytes current %lld after an alloc and free, before %lld",
+         (long long)stats.malloc_huge.current, huge_current);
   // Only the requested prefix is written.
   mi_stats_t partial;
   memset(&partial, 0xEE, sizeof(partial));

@@ -193,6 +193,7 @@ void* _mi_malloc_generic(mi_heap_t* heap, size_t size, bool zero, size_t huge_al
 void _mi_page_free_collect(mi_page_t* page, bool force);
 void _mi_page_retire(mi_page_t* page);
 void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue);
+void _mi_page_stats_release(mi_heap_t* heap, const mi_page_t* page);
 void _mi_page_abandon(mi_page_t* page, mi_page_queue_t* queue);
 void _mi_page_unfull(mi_page_t* page);
 void _mi_page_reclaim(mi_heap_t* heap, mi_page_t* page);
