@@ -19,33 +19,50 @@ static mi_lock_t mi_cache_lock;
 static mi_cache_entry_t mi_cache[MI_SEGMENT_CACHE_SIZE]; // guarded by mi_cache_lock
 static size_t mi_cache_count;                            // atomic: a hint read without the lock
 
-// Take a cached mapping of at least `size` bytes (and not much more).
+// Take a cached mapping of at least `size` bytes. The smallest one that fits
+// is taken whole if it is not much larger; a larger one is split: the caller
+// gets its first `size` bytes (whole segment sizes) and the rest stays cached.
+// Splitting lets a freed huge block's memory, still resident, serve normal
+// segments and smaller huge blocks instead of fresh memory (mappings are whole
+// segment sizes and segment aligned, see mi_segment_alloc, so both parts are
+// too, and each part can be purged or unmapped on its own).
 // `*purged_at` tells when its memory was purged (0 if it was not).
 void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs_t* purged_at,
                             mi_stats_t* stats) {
   if (mi_atomic_load_relaxed(&mi_cache_count) == 0)
     return NULL;
-  size_t limit = size + (size / 2 > MI_SEGMENT_SIZE ? size / 2 : MI_SEGMENT_SIZE);
+  size_t whole_limit = size + (size / 2 > MI_SEGMENT_SIZE ? size / 2 : MI_SEGMENT_SIZE);
+  size_t take = _mi_align_up(size, MI_SEGMENT_SIZE);
   mi_cache_entry_t found = {NULL, 0, 0, 0, false};
   _mi_prim_lock(&mi_cache_lock);
   size_t best = MI_SEGMENT_CACHE_SIZE;
   for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
     const mi_cache_entry_t* entry = &mi_cache[i];
-    if (entry->base == NULL || entry->size < size || entry->size >= limit)
+    if (entry->base == NULL || entry->size < size)
       continue;
     if (best == MI_SEGMENT_CACHE_SIZE || entry->size < mi_cache[best].size)
       best = i;
   }
+  bool split = false;
   if (best < MI_SEGMENT_CACHE_SIZE) {
-    found = mi_cache[best];
-    mi_cache[best].base = NULL;
+    mi_cache_entry_t* entry = &mi_cache[best];
+    found = *entry;
+    split = (entry->size >= whole_limit && entry->size - take >= MI_SEGMENT_SIZE);
+    if (split) {
+      mi_assert_internal(((uintptr_t)entry->base & MI_SEGMENT_MASK) == 0 && entry->size % MI_SEGMENT_SIZE == 0);
+      found.size = take;
+      entry->base = (uint8_t*)entry->base + take;
+      entry->size -= take;
+    } else {
+      entry->base = NULL;
+      mi_atomic_sub_relaxed(&mi_cache_count, 1);
+    }
   }
-  if (found.base != NULL)
-    mi_atomic_sub_relaxed(&mi_cache_count, 1);
   _mi_prim_unlock(&mi_cache_lock);
   if (found.base == NULL)
     return NULL;
-  mi_stat_decrease(stats->segments_cache, 1);
+  if (!split)
+    mi_stat_decrease(stats->segments_cache, 1);
   *mapped = found.size;
   *is_zero = found.is_zero;
   *purged_at = found.purged_at;

@@ -9,7 +9,8 @@ other sizes). After a warm-up, the minor page faults of the measured steps
 are counted (getrusage) against the 4 KiB pages written. Purging and huge
 pages are off, so the count is deterministic and measures reuse only: a
 freed mapping that could not serve a request of another size shows up as
-faults.
+faults. A first phase frees a huge block and checks that the normal segments
+allocated next are split off its mapping, written again without faults.
 -----------------------------------------------------------------------------*/
 #include <sys/resource.h>
 #include "test-common.h"
@@ -67,9 +68,53 @@ static void churn_phase(const char* name, size_t min_size, size_t range, size_t 
     mi_free(blocks[i]);
 }
 
+// A freed huge block's mapping, still resident, serves the next normal
+// segments: large blocks (which live in normal segments) allocated after it
+// land inside it and are written without faulting their pages in again. Runs
+// first, while the process holds a single segment (which takes the first few
+// large blocks).
+static void split_phase(void) {
+  const size_t huge_size = 80u << 20; // a mapping of three segment sizes
+  char* huge = (char*)mi_malloc(huge_size);
+  CHECK(huge != NULL);
+  if (huge == NULL)
+    return;
+  memset(huge, 1, huge_size);
+  mi_free(huge);
+  enum { LARGE_COUNT = 9 };
+  const size_t large_size = 8u << 20;
+  char* large[LARGE_COUNT];
+  size_t inside = 0;
+  long inside_faults = 0;
+  for (size_t i = 0; i < LARGE_COUNT; i++) {
+    large[i] = (char*)mi_malloc(large_size);
+    CHECK(large[i] != NULL);
+    if (large[i] == NULL)
+      return;
+    long faults_before = minor_faults();
+    memset(large[i], 2, large_size);
+    if (large[i] >= huge - MI_TEST_MIB && large[i] + large_size <= huge + huge_size) {
+      inside++;
+      inside_faults += minor_faults() - faults_before;
+    }
+  }
+  size_t pages_inside = inside * large_size / 4096;
+  printf("test-os-reuse: split: %zu of %d large blocks inside the freed huge mapping, %ld minor faults for their "
+         "%zu pages\n",
+         inside, LARGE_COUNT, inside_faults, pages_inside);
+  // Two new segments' worth: the process's first segment holds at most three.
+  CHECKF(inside >= LARGE_COUNT - 3, "only %zu of %d large blocks reuse the freed huge mapping", inside,
+         LARGE_COUNT);
+  CHECKF((size_t)inside_faults * 20 < pages_inside, "%ld faults for %zu pages written", inside_faults,
+         pages_inside);
+  for (size_t i = 0; i < LARGE_COUNT; i++)
+    mi_free(large[i]);
+}
+
 int main(void) {
   mi_option_set(mi_option_purge_delay, -1);
   mi_option_disable(mi_option_allow_thp);
+  split_phase();
   // Limits: about twice what reuse leaves (spans and mappings first used for
   // a smaller block); mappings sized to their block fault about 2.5% here.
   churn_phase("large", 4u << 20, 12u << 20, 25);
