@@ -135,7 +135,12 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
     // that follows a heap switch (we then read the new heap below).
   } while (!mi_atomic_cas_weak_acq_rel(&page->xthread_free, &tfree, tfreex));
 
-  if (mi_unlikely(use_delayed)) {
+  if (mi_likely(!use_delayed)) {
+    mi_test_point(MI_TEST_POINT_REMOTE_FREE_COUNT, page);
+    // Counted after the push. Release pairs with the acquire exchange in
+    // mi_page_thread_free_collect: whoever takes this count also takes the block.
+    mi_atomic_add_release(&page->xthread_freed, 1);
+  } else {
     // The page is full: hand the block to the owning heap. The heap stays
     // alive while the page is in MI_DELAYED_FREEING (heap deletion waits).
     mi_heap_t* heap =

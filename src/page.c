@@ -71,8 +71,26 @@ void _mi_page_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool overrid
 // Collecting free lists
 // ---------------------------------------------------------------------------
 
-// Move the blocks other threads freed onto the local free list.
-static void mi_page_thread_free_collect(mi_page_t* page) {
+// Move the blocks other threads freed onto the local free list, and take
+// their count (kept beside the list, so the list need not be walked: its
+// blocks are in other cores' caches, and walking them is a cache miss each).
+// Without a walk the list becomes `local_free` whole, or `free` with
+// `local_free` moving there first; only when both are in use (rare: `free`
+// ran out first) is it left for later, or walked if `force`.
+static void mi_page_thread_free_collect(mi_page_t* page, bool force) {
+  if (!force && page->free != NULL && page->local_free != NULL)
+    return;
+  // The count first: a remote free adds to it after its push, so every block
+  // counted here is on the list taken below (or on one taken earlier), and
+  // `used` never drops below the blocks really in use. Acquire pairs with the
+  // release add in mi_free_block_remote (its push then precedes our take).
+  uint32_t count = mi_atomic_exchange_acquire(&page->xthread_freed, 0);
+  if (mi_unlikely(count > page->used)) {
+    _mi_error_message(EFAULT, "page %p: %u blocks freed by other threads but only %u in use (double free?)\n",
+                      (void*)page, count, page->used);
+    count = page->used;
+  }
+  page->used -= count;
   uintptr_t tfree = mi_atomic_load_relaxed(&page->xthread_free);
   mi_block_t* head;
   do {
@@ -84,34 +102,38 @@ static void mi_page_thread_free_collect(mi_page_t* page) {
   } while (!mi_atomic_cas_weak_acq_rel(&page->xthread_free, &tfree, mi_tf_set_block(tfree, NULL)));
 
 #if MI_DEBUG > 0 || MI_SECURE > 0
-  // Every link is validated; a corrupted one is reported and the list cut there.
-  size_t count;
-  mi_block_t* tail = _mi_free_list_tail(page, &head, &count);
+  // Every link is validated; a corrupted one is reported and the list cut
+  // there (the blocks after the cut are lost rather than handed out twice).
+  size_t walked;
+  mi_block_t* tail = _mi_free_list_tail(page, &head, &walked);
   if (head == NULL)
-    return; // leak rather than corrupt
+    return;
 #else
-  // Find the tail and count; more blocks than the page can hold means the list is corrupt.
-  uint32_t max_count = page->capacity;
-  uint32_t count = 1;
-  mi_block_t* tail = head;
-  mi_block_t* next;
-  while ((next = mi_block_next(tail)) != NULL && count <= max_count) {
-    count++;
-    tail = next;
-  }
-  if (count > max_count) {
-    _mi_error_message(EFAULT, "corrupted thread-free list of page %p\n", (void*)page);
-    return; // leak rather than corrupt
-  }
+  mi_block_t* tail = NULL;
 #endif
+  if (page->local_free == NULL) {
+    page->local_free = head;
+    return;
+  }
+  if (page->free == NULL) {
+    page->free = page->local_free;
+    page->free_is_zero = false;
+    page->local_free = head;
+    return;
+  }
+  if (tail == NULL) {
+    size_t walked;
+    tail = _mi_free_list_tail(page, &head, &walked);
+    if (head == NULL)
+      return;
+  }
   mi_block_set_next(tail, page->local_free);
   page->local_free = head;
-  page->used -= count;
 }
 
 void _mi_page_free_collect(mi_page_t* page, bool force) {
-  if (force || mi_page_thread_free(page) != NULL)
-    mi_page_thread_free_collect(page);
+  if (force || mi_page_thread_free(page) != NULL || mi_atomic_load_relaxed(&page->xthread_freed) != 0)
+    mi_page_thread_free_collect(page, force);
   if (page->local_free != NULL) {
     if (mi_likely(page->free == NULL)) {
       page->free = page->local_free;
@@ -237,6 +259,7 @@ void _mi_page_init(mi_heap_t* heap, mi_page_t* page, size_t block_size) {
   page->flags.full_aligned = 0;
   page->next = page->prev = NULL;
   mi_atomic_store_relaxed(&page->xthread_free, mi_tf_make(NULL, MI_NO_DELAYED_FREE));
+  mi_atomic_store_relaxed(&page->xthread_freed, 0);
   mi_track_mem_noaccess(page->page_start, (size_t)page->reserved * block_size); // no block is live yet
   mi_stat_increase(heap->tld->stats.pages, 1);
   if (block_size <= MI_MEDIUM_OBJ_SIZE_MAX)

@@ -49,7 +49,8 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
     found = *entry;
     split = (entry->size >= whole_limit && entry->size - take >= MI_SEGMENT_SIZE);
     if (split) {
-      mi_assert_internal(((uintptr_t)entry->base & MI_SEGMENT_MASK) == 0 && entry->size % MI_SEGMENT_SIZE == 0);
+      mi_assert_internal(((uintptr_t)entry->base & MI_SEGMENT_MASK) == 0 &&
+                         entry->size % MI_SEGMENT_SIZE == 0);
       found.size = take;
       entry->base = (uint8_t*)entry->base + take;
       entry->size -= take;

@@ -28,3 +28,4 @@ mi_add_test(NAME mt-visit       SOURCES test-mt-visit.c       LIBS mimalloc-test
 mi_add_test(NAME mt-subproc     SOURCES test-mt-subproc.c     LIBS mimalloc-test LABELS mt reclaim TIMEOUT 300)
 mi_add_test(NAME mt-heap-delete SOURCES test-mt-heap-delete.c LIBS mimalloc-test LABELS mt TIMEOUT 300)
 mi_add_test(NAME mt-thread-id   SOURCES test-mt-thread-id.c   LIBS mimalloc-test LABELS mt TIMEOUT 300)
+mi_add_test(NAME mt-remote-count SOURCES test-mt-remote-count.c LIBS mimalloc-test LABELS mt TIMEOUT 300)

@@ -36,6 +36,7 @@ or acq_rel operation carries a one-line comment naming the access it pairs with.
 // Read-modify-write; each returns the previous value.
 #define mi_atomic_add_relaxed(p, x) __atomic_fetch_add((p), (x), __ATOMIC_RELAXED)
 #define mi_atomic_sub_relaxed(p, x) __atomic_fetch_sub((p), (x), __ATOMIC_RELAXED)
+#define mi_atomic_add_release(p, x) __atomic_fetch_add((p), (x), __ATOMIC_RELEASE)
 #define mi_atomic_add_acq_rel(p, x) __atomic_fetch_add((p), (x), __ATOMIC_ACQ_REL)
 #define mi_atomic_sub_acq_rel(p, x) __atomic_fetch_sub((p), (x), __ATOMIC_ACQ_REL)
 #define mi_atomic_or_relaxed(p, x) __atomic_fetch_or((p), (x), __ATOMIC_RELAXED)

@@ -60,6 +60,9 @@ typedef enum mi_test_point_e {
   // A remote free into a full page: after reading the page's heap, before
   // pushing the block onto that heap's delayed-free list.
   MI_TEST_POINT_DELAYED_FREE_PUSH,
+  // A remote free into a page that is not full: after pushing the block onto
+  // the page's thread-free list, before adding it to the page's count.
+  MI_TEST_POINT_REMOTE_FREE_COUNT,
 } mi_test_point_t;
 typedef void(mi_test_hook_fun)(mi_test_point_t point, const void* page);
 

@@ -204,18 +204,23 @@ typedef struct mi_page_s {
   uint8_t heap_tag;   // tag of the heap the page was made for (for visiting)
   uint8_t is_guarded; // mi_guard_state_t (MI_GUARDED builds; always MI_GUARD_NONE otherwise)
 
-  // Blocks (owner only, except `xthread_free` and `xheap`).
-  uint32_t capacity; // blocks made available so far (lazily extended); <= reserved
-  uint32_t reserved; // blocks that fit in the page
-  uint32_t used;     // blocks handed out, including those waiting in thread_free
-  uint32_t page_kind_pad;
+  // Blocks (owner only, except `xheap`, `xthread_free` and `xthread_freed`).
+  // The two that remote frees write sit together at offsets 64 and 72 (on
+  // 64-bit), so that they always share a cache line: a remote free then
+  // takes one line from the owner, not two.
+  uint32_t capacity;      // blocks made available so far (lazily extended); <= reserved
+  uint32_t used;          // blocks handed out, less the remote frees whose count was taken (so a block on
+                          // `xthread_free` still counts until its count is taken; never less than the
+                          // blocks really in use: a count is added after its block's push)
+  uintptr_t xheap;        // atomic: owning heap; 0 while the page is abandoned
   size_t block_size;      // 0 for a free span
   uint8_t* page_start;    // address of the first block
   mi_block_t* free;       // allocation pops here
   mi_block_t* local_free; // collected remote frees, and owner frees in secure builds; moved to `free` when it
                           // runs out
   uintptr_t xthread_free; // atomic: list of blocks freed by other threads | mi_delayed_t
-  uintptr_t xheap;        // atomic: owning heap; 0 while the page is abandoned
+  uint32_t xthread_freed; // atomic: remote frees pushed onto `xthread_free` and not yet counted in `used`
+  uint32_t reserved;      // blocks that fit in the page
 
   struct mi_page_s* next; // page queue (or span queue, for free spans)
   struct mi_page_s* prev;
@@ -403,7 +408,7 @@ struct mi_tld_s {
 #define MI_SEGMENT_MAGIC ((uint64_t)0x314753454d494d53)  // "SMIMESG1" in memory
 #define MI_REGISTRY_MAGIC ((uint64_t)0x3147455249494d53) // "SMIIREG1" in memory
 // Bumped whenever a struct above changes; test builds (MI_TESTING) differ.
-#define MI_LAYOUT_VERSION ((uint32_t)(2 + (MI_TESTING ? 0x10000 : 0)))
+#define MI_LAYOUT_VERSION ((uint32_t)(3 + (MI_TESTING ? 0x10000 : 0)))
 
 // A few recently freed segment mappings (segment-cache.c).
 typedef struct mi_cache_entry_s {
@@ -440,6 +445,9 @@ typedef struct mi_registry_s {
 _Static_assert(offsetof(mi_segment_t, magic) == 0, "inspection finds a segment by its first word");
 _Static_assert(sizeof(mi_page_t) == (sizeof(void*) == 8 ? 96 : 64),
                "mi_page_t changed: bump MI_LAYOUT_VERSION");
+_Static_assert(sizeof(void*) != 8 ||
+                   (offsetof(mi_page_t, xthread_free) == 64 && offsetof(mi_page_t, xthread_freed) == 72),
+               "the fields remote frees write must share a cache line");
 _Static_assert(sizeof(mi_block_t) == sizeof(void*), "a free block's link is one plain pointer");
 
 #endif

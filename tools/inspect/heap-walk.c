@@ -8,12 +8,15 @@ process cookie. The registry (found through the first segment) lists the
 live threads; their heaps hold the delayed-free lists.
 
 A page's live blocks are exact: `used` counts the blocks handed out,
-including those other threads freed onto the page's thread-free list or the
-owning heap's delayed-free list, so
+including those other threads freed onto the owning heap's delayed-free list,
+less the counts of remote frees the owner has taken; the remote frees whose
+count it has not taken yet are `xthread_freed` (pending), so
 
-  live = used - |thread_free| - |delayed blocks of the page|
+  live = used - pending - |delayed blocks of the page|
 
-and `capacity == used + |free| + |local_free|` must hold. Every free-list
+and `capacity == used - pending + |free| + |local_free| + |thread_free|` must
+hold (a remote free adds its count just after its push: a process stopped
+between the two shows one block too few). Every free-list
 link is checked to be a block of its page, and each block may be on at most
 one list; violations are collected, never fatal.
 -----------------------------------------------------------------------------*/
@@ -421,13 +424,15 @@ static void mi_page_walk(mi_walk_t* w, uint64_t seg_address, size_t index, size_
     else
       ndelayed++;
   }
-  if ((uint64_t)page->used + nfree + nlocal != page->capacity || nthread + ndelayed > page->used)
+  uint64_t pending = page->xthread_freed;
+  if (pending + ndelayed > page->used || page->used - pending + nfree + nlocal + nthread != page->capacity)
     mi_violation(
         w, "page-count-mismatch", pc.page_address + offsetof(mi_page_t, used), pc.page_address, seg_address,
-        "used %u + free %llu + local_free %llu != capacity %u, or thread_free %llu + delayed %llu > used",
-        page->used, (unsigned long long)nfree, (unsigned long long)nlocal, page->capacity,
-        (unsigned long long)nthread, (unsigned long long)ndelayed);
-  uint64_t gone = nthread + ndelayed;
+        "used %u - pending %llu + free %llu + local_free %llu + thread_free %llu != capacity %u, or "
+        "pending + delayed %llu > used",
+        page->used, (unsigned long long)pending, (unsigned long long)nfree, (unsigned long long)nlocal,
+        (unsigned long long)nthread, page->capacity, (unsigned long long)ndelayed);
+  uint64_t gone = pending + ndelayed;
   uint64_t live = (page->used > gone ? page->used - gone : 0);
 
   mi_page_kind_t kind = mi_page_kind_of(pc.block_size, huge);
