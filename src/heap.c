@@ -62,7 +62,7 @@ static bool mi_heap_page_never_delayed(mi_heap_t* heap, mi_page_queue_t* queue, 
 static bool mi_heap_page_collect(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page, void* arg) {
   (void)heap;
   mi_collect_t collect = *(mi_collect_t*)arg;
-  _mi_page_free_collect(page, collect >= MI_COLLECT_FORCE);
+  _mi_page_free_collect(page, false);
   if (mi_page_all_free(page)) {
     _mi_page_free(page, queue);
   } else if (collect == MI_COLLECT_ABANDON) {

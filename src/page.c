@@ -71,26 +71,29 @@ void _mi_page_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool overrid
 // Collecting free lists
 // ---------------------------------------------------------------------------
 
-// Move the blocks other threads freed onto the local free list, and take
-// their count (kept beside the list, so the list need not be walked: its
-// blocks are in other cores' caches, and walking them is a cache miss each).
-// Without a walk the list becomes `local_free` whole, or `free` with
-// `local_free` moving there first; only when both are in use (rare: `free`
-// ran out first) is it left for later, or walked if `force`.
-static void mi_page_thread_free_collect(mi_page_t* page, bool force) {
-  if (!force && page->free != NULL && page->local_free != NULL)
-    return;
+// Take the count of the blocks other threads freed, and move their list onto
+// the local free list. The count is kept beside the list so the list need not
+// be walked: its blocks are in other cores' caches, and walking them is a
+// cache miss each. Without a walk the list becomes `local_free` whole, or
+// `free` with `local_free` moving there first; when both are in use (rare:
+// `free` ran out first) the list stays where it is unless `merge` asks for a
+// walk. `used` is exact afterwards either way: a list left behind was counted.
+static void mi_page_thread_free_collect(mi_page_t* page, bool merge) {
   // The count first: a remote free adds to it after its push, so every block
   // counted here is on the list taken below (or on one taken earlier), and
   // `used` never drops below the blocks really in use. Acquire pairs with the
   // release add in mi_free_block_remote (its push then precedes our take).
-  uint32_t count = mi_atomic_exchange_acquire(&page->xthread_freed, 0);
-  if (mi_unlikely(count > page->used)) {
-    _mi_error_message(EFAULT, "page %p: %u blocks freed by other threads but only %u in use (double free?)\n",
-                      (void*)page, count, page->used);
-    count = page->used;
+  if (mi_atomic_load_relaxed(&page->xthread_freed) != 0) {
+    uint32_t count = mi_atomic_exchange_acquire(&page->xthread_freed, 0);
+    if (mi_unlikely(count > page->used)) {
+      _mi_error_message(EFAULT, "page %p: %u blocks freed by other threads but only %u in use (double free?)\n",
+                        (void*)page, count, page->used);
+      count = page->used;
+    }
+    page->used -= count;
   }
-  page->used -= count;
+  if (!merge && page->free != NULL && page->local_free != NULL)
+    return;
   uintptr_t tfree = mi_atomic_load_relaxed(&page->xthread_free);
   mi_block_t* head;
   do {
@@ -131,15 +134,15 @@ static void mi_page_thread_free_collect(mi_page_t* page, bool force) {
   page->local_free = head;
 }
 
-void _mi_page_free_collect(mi_page_t* page, bool force) {
-  if (force || mi_page_thread_free(page) != NULL || mi_atomic_load_relaxed(&page->xthread_freed) != 0)
-    mi_page_thread_free_collect(page, force);
+void _mi_page_free_collect(mi_page_t* page, bool merge) {
+  if (merge || mi_page_thread_free(page) != NULL || mi_atomic_load_relaxed(&page->xthread_freed) != 0)
+    mi_page_thread_free_collect(page, merge);
   if (page->local_free != NULL) {
     if (mi_likely(page->free == NULL)) {
       page->free = page->local_free;
       page->local_free = NULL;
       page->free_is_zero = false;
-    } else if (force) {
+    } else if (merge) {
       size_t count;
       mi_block_t* tail = _mi_free_list_tail(page, &page->local_free, &count);
       if (tail == NULL)

@@ -190,7 +190,10 @@ void _mi_heap_queue_first_update(mi_heap_t* heap, const mi_page_queue_t* queue);
 
 // page.c
 void* _mi_malloc_generic(mi_heap_t* heap, size_t size, bool zero, size_t huge_alignment) mi_decl_noinline;
-void _mi_page_free_collect(mi_page_t* page, bool force);
+// Collect the blocks freed by other threads (`used` then counts no block whose
+// free has finished); `merge` also joins every free list into `free` (for
+// visitors that read only `free`).
+void _mi_page_free_collect(mi_page_t* page, bool merge);
 void _mi_page_retire(mi_page_t* page);
 void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue);
 void _mi_page_stats_release(mi_heap_t* heap, const mi_page_t* page);
