@@ -107,7 +107,7 @@ mi_add_test(NAME override-fork
             SOURCES override/fork.c
             LIBS ${CMAKE_DL_LIBS}
             LABELS override
-            TIMEOUT 90
+            TIMEOUT 300
             ENVIRONMENT ${mi_preload})
 
 add_library(override-dlopen-lib MODULE override/dlopen-lib.c)

@@ -11,8 +11,10 @@ Phase 2 (busy fork): two worker threads allocate and free continuously while
   the main thread forks FORK_ROUNDS children in a row. A child inherits the
   allocator in whatever state the workers left it (a worker may have been in
   the middle of malloc), so a lock or list left half-updated shows up here as
-  a hang or a crash. Each child allocates, checks and exits; a watchdog alarm
-  turns a hang into a failure.
+  a hang or a crash. Each child allocates, checks and exits; two watchdogs turn
+  a hang into a failure: a CPU-time limit catches a child spinning on a lock
+  (and is not fooled by a loaded machine that merely runs it slowly), and a
+  generous wall-clock alarm catches one blocked for good.
 -----------------------------------------------------------------------------*/
 #define _GNU_SOURCE
 #include "override-common.h"
@@ -20,12 +22,14 @@ Phase 2 (busy fork): two worker threads allocate and free continuously while
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define INHERITED_COUNT  2000
 #define FORK_ROUNDS      16
-#define CHILD_ALARM_SECONDS 20
+#define CHILD_CPU_SECONDS   20   // a child needs well under one second of CPU
+#define CHILD_ALARM_SECONDS 120  // wall clock: only a blocked child gets here
 
 static void* inherited[INHERITED_COUNT];
 
@@ -110,8 +114,10 @@ static void* child_thread_main(void* arg) {
 
 // Work of a child process: returns its exit status.
 static int child_work(uint64_t seed, bool fork_grandchild) {
+  struct rlimit cpu_limit = {CHILD_CPU_SECONDS, CHILD_CPU_SECONDS + 5};
+  size_t errors = (setrlimit(RLIMIT_CPU, &cpu_limit) == 0 ? 0 : 1);
   alarm(CHILD_ALARM_SECONDS);
-  size_t errors = churn(seed, 8000);
+  errors += churn(seed, 8000);
   pthread_t threads[2];
   for (uintptr_t t = 0; t < 2; t++) {
     if (pthread_create(&threads[t], NULL, &child_thread_main, (void*)(uintptr_t)(seed * 10 + t)) != 0) errors++;
@@ -139,7 +145,9 @@ static void check_child_status(pid_t child, const char* what, size_t round) {
   if (waited != child) return;
   if (WIFSIGNALED(status)) {
     OVR_CHECKF(false, "%s %zu: child killed by signal %d%s", what, round, WTERMSIG(status),
-               (WTERMSIG(status) == SIGALRM ? " (hung: watchdog fired)" : ""));
+               (WTERMSIG(status) == SIGALRM   ? " (blocked: wall-clock watchdog fired)"
+                : WTERMSIG(status) == SIGXCPU ? " (spinning: CPU-time watchdog fired)"
+                                              : ""));
   }
   else {
     OVR_CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s %zu: child exit status %d", what, round, WEXITSTATUS(status));
