@@ -86,7 +86,8 @@ static void mi_page_thread_free_collect(mi_page_t* page, bool merge) {
   if (mi_atomic_load_relaxed(&page->xthread_freed) != 0) {
     uint32_t count = mi_atomic_exchange_acquire(&page->xthread_freed, 0);
     if (mi_unlikely(count > page->used)) {
-      _mi_error_message(EFAULT, "page %p: %u blocks freed by other threads but only %u in use (double free?)\n",
+      _mi_error_message(EFAULT,
+                        "page %p: %u blocks freed by other threads but only %u in use (double free?)\n",
                         (void*)page, count, page->used);
       count = page->used;
     }
