@@ -80,7 +80,8 @@ void _mi_page_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool overrid
 // walk. `used` is exact afterwards either way: a list left behind was counted.
 static void mi_page_thread_free_collect(mi_page_t* page, bool merge) {
   // The count first: a remote free adds to it after its push, so every block
-  // counted here is on the list taken below (or on one taken earlier), and
+  // counted here is on the list taken below (or on one taken earlier, or left
+  // for a later collect), and
   // `used` never drops below the blocks really in use. Acquire pairs with the
   // release add in mi_free_block_remote (its push then precedes our take).
   if (mi_atomic_load_relaxed(&page->xthread_freed) != 0) {
