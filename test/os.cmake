@@ -1,8 +1,8 @@
 # ---------------------------------------------------------------------------
 # OS memory tests (label `os`), linked with the static library:
 #
-#   test-os-thp    transparent huge pages: asked for on huge-block mappings,
-#                  not on a small program's first segment, not with allow_thp=0
+#   test-os-thp    transparent huge pages: asked for on new segments at 128 MiB resident,
+#                  not on a small program's first segment or huge blocks, not with allow_thp=0
 #   test-os-reuse  freed large memory is reused without faulting it in again
 #                  (minor page faults of a steady large-block churn)
 #   test-os-footprint  a page serving a small steady working set stays a few

@@ -2,9 +2,12 @@
 Transparent huge pages (mi_option_allow_thp), checked in /proc/self/smaps:
 - a small program's first segment does not ask for huge pages (no RSS
   inflation: a touched 4 KiB would cost 2 MiB);
-- the mapping of a huge block does (THPeligible: 1);
-- with allow_thp off, a new huge block is not eligible, also where the system
-  gives huge pages unasked ("always" mode: the process is taken off them).
+- the mapping of a huge block does not ask either (it is written once and
+  freed: huge pages would save it little and their first touch can cost more);
+- once the process has been 128 MiB resident, a new segment does ask
+  (THPeligible: 1);
+- with allow_thp off, new memory is not eligible, also where the system gives
+  huge pages unasked ("always" mode: the process is taken off them).
 Skipped (exit 0 with a note) where the kernel has THP off or smaps does not
 report THPeligible. In a build with MI_NO_THP nothing may ask for them.
 -----------------------------------------------------------------------------*/
@@ -66,26 +69,42 @@ int main(void) {
   if (mode == 'm')
     CHECKF(small_eligible == 0, "a small program's segment asked for huge pages");
 
-  size_t huge_size = 40u << 20;
+  // A huge block, touched whole: the process is now well over 128 MiB resident.
+  size_t huge_size = 160u << 20;
   char* huge = (char*)mi_malloc(huge_size);
   CHECK(huge != NULL);
-  int huge_eligible = thp_eligible(huge);
+  if (mode == 'm')
+    CHECKF(thp_eligible(huge) == 0, "the mapping of a %zu-byte block asked for huge pages", huge_size);
+  memset(huge, 2, huge_size);
+  mi_free(huge);
+
+  // Large blocks (in normal segments) until one sits in a segment made after
+  // that: its mapping has asked for huge pages. Untouched, they cost address
+  // space only.
+  enum { LARGE_COUNT = 24 };
+  size_t large_size = 6u << 20;
+  char* large[LARGE_COUNT] = {NULL};
+  int eligible = 0;
+  for (size_t i = 0; i < LARGE_COUNT && eligible != 1; i++) {
+    large[i] = (char*)mi_malloc(large_size);
+    CHECK(large[i] != NULL);
+    eligible = thp_eligible(large[i]);
+  }
 #if defined(MI_TEST_NO_THP)
   // Built with MI_NO_THP: never asked for (in "always" mode the system gives them anyway).
   if (mode == 'm')
-    CHECKF(huge_eligible == 0, "MI_NO_THP build, yet a huge block is THP eligible");
+    CHECKF(eligible == 0, "MI_NO_THP build, yet a new segment is THP eligible");
 #else
-  CHECKF(huge_eligible == 1, "the mapping of a %zu-byte block is not THP eligible (%d)", huge_size,
-         huge_eligible);
+  CHECKF(eligible == 1, "at more than 128 MiB resident, no new segment asked for huge pages");
 #endif
-  memset(huge, 2, huge_size);
 
   mi_option_disable(mi_option_allow_thp);
-  char* off = (char*)mi_malloc(huge_size + (8u << 20));
+  char* off = (char*)mi_malloc(huge_size);
   CHECK(off != NULL);
   CHECKF(thp_eligible(off) == 0, "allow_thp=0, yet a new huge block is THP eligible (mode %c)", mode);
   mi_free(off);
-  mi_free(huge);
+  for (size_t i = 0; i < LARGE_COUNT; i++)
+    mi_free(large[i]);
   mi_free(small);
   return mi_test_summary("test-os-thp");
 }
