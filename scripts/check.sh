@@ -2,6 +2,7 @@
 # Build and run the whole test suite, one CMake workflow preset after another:
 #   release  (gcc, -O3, MI_DEBUG=0, -Werror)
 #   debug    (gcc, MI_DEBUG=2, -Werror)
+#   debug-full (gcc, MI_DEBUG=3: full heap checks, -Werror)
 #   tsan     (clang, ThreadSanitizer, all tests except the 'override' label)
 # and, after the release workflow, a smoke run of the benchmark driver; then
 # the asan preset (clang, AddressSanitizer with MI_TRACK_ASAN), reduced to
@@ -24,7 +25,7 @@ usage() {
   sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
 }
 
-presets=(release debug tsan)
+presets=(release debug debug-full tsan)
 asan_step=1
 platforms=(aarch64 i386 musl)
 fresh=()

@@ -3,8 +3,9 @@
 
 Every mutant of the catalogue (scripts/mutants.toml) is a small source edit.
 For each one the script copies the tree into a work directory (one copy and
-one build tree per kind: "normal" = gcc Release MI_DEBUG=2, "tsan" = clang
-ThreadSanitizer MI_DEBUG=1), applies the edit, builds the test programs the
+one build tree per kind: "normal" = gcc Release MI_DEBUG=2, "full" = the
+same at MI_DEBUG=3 (full heap checks), "tsan" = clang ThreadSanitizer
+MI_DEBUG=1), applies the edit, builds the test programs the
 mutant needs, and runs them, each up to --runs times, until one fails. A
 failure is a kill: crash, assertion, corruption, claim overlap, hang,
 ThreadSanitizer report, or the test's own verdict. A mutant no run kills
@@ -46,6 +47,8 @@ CATALOGUE = os.path.join(ROOT, "scripts", "mutants.toml")
 KINDS = {
     "normal": ["-DCMAKE_BUILD_TYPE=Release", "-DMI_DEBUG=2", "-DMI_SANITIZE=",
                "-DCMAKE_C_COMPILER=gcc", "-DCMAKE_CXX_COMPILER=g++"],
+    "full": ["-DCMAKE_BUILD_TYPE=Release", "-DMI_DEBUG=3", "-DMI_SANITIZE=",
+             "-DCMAKE_C_COMPILER=gcc", "-DCMAKE_CXX_COMPILER=g++"],
     "tsan": ["-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DMI_DEBUG=1", "-DMI_SANITIZE=thread",
              "-DCMAKE_C_COMPILER=clang", "-DCMAKE_CXX_COMPILER=clang++"],
 }

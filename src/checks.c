@@ -170,3 +170,51 @@ bool _mi_free_check(const mi_segment_t* segment, const mi_page_t* page, const vo
   return true;
 }
 #endif
+
+#if MI_DEBUG > 2
+// Mark the blocks of one free list in `seen`, counting them. False if a link
+// leaves the page's blocks or a block is seen twice (on this list or another).
+static bool mi_free_list_mark(const mi_page_t* page, const mi_block_t* list, uint64_t* seen, size_t* count) {
+  for (const mi_block_t* block = list; block != NULL; block = mi_block_next(block)) {
+    if (!mi_page_holds_block(page, block))
+      return false;
+    size_t index = (size_t)((const uint8_t*)block - page->page_start) / page->block_size;
+    uint64_t bit = (uint64_t)1 << (index % 64);
+    if ((seen[index / 64] & bit) != 0)
+      return false;
+    seen[index / 64] |= bit;
+    (*count)++;
+  }
+  return true;
+}
+
+// Full check of a page held by the calling thread (its owner, or the claimant
+// of its abandoned segment): with `used`, the free lists account for every
+// block made available so far. Lists the program has corrupted (a link out of
+// the page, a block twice) cannot be judged and pass: the program's bug is
+// reported where the list is used, and this check is for the allocator's.
+//
+// Remote frees go on while this runs, so the balance is a bound: a block
+// another thread has pushed but not yet counted is on a list and still in
+// `used` (the left side grows), and the pending count is read before the list
+// so that a count can only be for a block the walk will find.
+bool _mi_page_is_valid(const mi_page_t* page) {
+  if (page->capacity > page->reserved || page->used > page->capacity)
+    return false;
+  if (mi_page_is_quarantined(page))
+    return true; // its blocks are in the guard quarantine, not on lists
+  // Acquire pairs with the release add of mi_free_block_remote: the blocks it
+  // counts were pushed before, and the list read below holds them.
+  uint32_t pending = mi_atomic_load_acquire(&page->xthread_freed);
+  // Acquire pairs with the release CAS of the remote pushes: their links are visible.
+  const mi_block_t* thread_list = mi_tf_block(mi_atomic_load_acquire(&page->xthread_free));
+  uint64_t seen[MI_PAGE_BLOCKS_MAX / 64];
+  memset(seen, 0, _mi_divide_up(page->capacity, 64) * sizeof(uint64_t));
+  size_t on_lists = 0;
+  if (!mi_free_list_mark(page, page->free, seen, &on_lists) ||
+      !mi_free_list_mark(page, page->local_free, seen, &on_lists) ||
+      !mi_free_list_mark(page, thread_list, seen, &on_lists))
+    return true;
+  return on_lists + page->used >= (size_t)page->capacity + pending;
+}
+#endif

@@ -46,6 +46,22 @@ bool _mi_heap_visit_pages(mi_heap_t* heap, mi_heap_page_visit_fun* fn, void* arg
   return true;
 }
 
+#if MI_DEBUG > 2
+static bool mi_heap_page_check(mi_heap_t* heap, mi_page_queue_t* queue, mi_page_t* page, void* arg) {
+  size_t* pages = (size_t*)arg;
+  (*pages)++;
+  return (mi_page_heap(page) == heap && _mi_page_queue_of(page) == queue && _mi_page_is_valid(page));
+}
+
+// Full heap check (MI_DEBUG 3): every page in the heap's queues belongs to the
+// heap, sits in the queue of its size (or the full queue, as its flag says),
+// passes the page check, and the pages add up to the heap's count.
+bool _mi_heap_is_valid(mi_heap_t* heap) {
+  size_t pages = 0;
+  return (_mi_heap_visit_pages(heap, &mi_heap_page_check, &pages) && pages == heap->page_count);
+}
+#endif
+
 // ---------------------------------------------------------------------------
 // Collection
 // ---------------------------------------------------------------------------
@@ -90,6 +106,7 @@ static void mi_heap_collect_ex(mi_heap_t* heap, mi_collect_t collect) {
   }
   _mi_heap_delayed_free_all(heap);
   _mi_heap_collect_retired(heap, force);
+  mi_assert_expensive(_mi_heap_is_valid(heap));
   _mi_heap_visit_pages(heap, &mi_heap_page_collect, &collect);
   _mi_segments_collect(force, &heap->tld->segments);
   if (force)

@@ -139,6 +139,7 @@ static void mi_page_thread_free_collect(mi_page_t* page, bool merge) {
 void _mi_page_free_collect(mi_page_t* page, bool merge) {
   if (merge || mi_page_thread_free(page) != NULL || mi_atomic_load_relaxed(&page->xthread_freed) != 0)
     mi_page_thread_free_collect(page, merge);
+  mi_assert_expensive(_mi_page_is_valid(page));
   if (page->local_free != NULL) {
     if (mi_likely(page->free == NULL)) {
       page->free = page->local_free;
@@ -244,6 +245,7 @@ static void mi_page_extend_free(mi_heap_t* heap, mi_page_t* page, bool grow) {
     extend = max_extend;
   mi_page_free_list_extend(page, extend);
   page->free_is_zero = (was_empty && page->is_zero_init);
+  mi_assert_expensive(_mi_page_is_valid(page));
   mi_stat_counter_increase(heap->tld->stats.pages_extended, 1);
 }
 
@@ -309,6 +311,7 @@ void _mi_page_stats_release(mi_heap_t* heap, const mi_page_t* page) {
 void _mi_page_free(mi_page_t* page, mi_page_queue_t* queue) {
   mi_heap_t* heap = mi_page_heap(page);
   mi_assert_internal(mi_page_all_free(page));
+  mi_assert_expensive(_mi_page_is_valid(page));
   _mi_page_queue_remove(queue, page);
   mi_segments_tld_t* tld = &heap->tld->segments;
   _mi_page_stats_release(heap, page);
