@@ -76,16 +76,20 @@ static void mi_os_munmap(void* p, size_t size, mi_stats_t* stats) {
 // Transparent huge pages (mi_option_allow_thp)
 // ---------------------------------------------------------------------------
 // A huge page is faulted in whole, so a region used sparsely costs up to 2 MiB
-// of resident memory per touched 4 KiB page. A segment's mapping (fresh or from
-// the segment cache) asks for huge pages once the process has been
-// MI_THP_MIN_RSS resident, where a few sparse MiB are small beside what it
-// uses. (Mapped address space is no measure: threads each own sparsely used
-// segments.) The mapping of one huge block never asks: such a block is mostly
-// written once, front to back, and freed, so huge pages save it few TLB misses,
-// while their first touch can cost far more than 4 KiB pages do (in a VM whose
-// balloon hands free memory back to the host, each fresh huge page is faulted
-// in again by the host: bench large_blocks 0.67 s with, 0.19 s without).
-#define MI_THP_MIN_RSS (4 * MI_SEGMENT_SIZE)
+// of resident memory per touched 4 KiB page, and where fresh huge pages are
+// dear (a VM whose balloon hands free memory back to the host faults each one
+// in again in the host) its first touch costs 2-5 times what 4 KiB pages do.
+// What huge pages buy is TLB reach, which matters once a process's working
+// set is far beyond the reach of 4 KiB pages (a few MiB). So a segment's
+// mapping (fresh or from the segment cache) asks for them only once the
+// process has been MI_THP_MIN_RSS resident; below that, the bench's
+// workloads (up to 550 MiB) lost time with them on both VMs measured
+// (issue13.md, rounds 6 and 8). (Mapped address space is no measure: threads
+// each own sparsely used segments.) The mapping of one huge block never
+// asks: it is mostly written once, front to back, and freed.
+#define MI_THP_MIN_RSS ((size_t)32 * MI_SEGMENT_SIZE)
+
+static size_t mi_os_thp_min_rss = MI_THP_MIN_RSS; // atomic; lowered by tests only
 
 static bool mi_os_thp_disabled; // atomic: the process was taken off huge pages
 
@@ -104,10 +108,14 @@ static bool mi_os_thp_allowed(void) {
 
 void _mi_os_thp_consider(void* start, size_t size, bool one_block) {
   // Asked first in every case: with allow_thp off it takes the process off THP.
-  if (!mi_os_thp_allowed() || one_block || _mi_prim_peak_rss() < MI_THP_MIN_RSS)
+  if (!mi_os_thp_allowed() || one_block || _mi_prim_peak_rss() < mi_atomic_load_relaxed(&mi_os_thp_min_rss))
     return;
   _mi_prim_thp_advise(start, size);
 }
+
+#if MI_TESTING
+void _mi_os_thp_min_rss_set(size_t bytes) { mi_atomic_store_relaxed(&mi_os_thp_min_rss, bytes); }
+#endif
 
 // Map `size` bytes such that `result + offset` is aligned to `alignment`
 // (a power of two, at least the page size). `*base`/`*mapped` receive the

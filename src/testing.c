@@ -57,6 +57,8 @@ void mi_test_thread_skip_done(void) { _mi_thread_forget(); }
 
 int mi_test_legacy_ownership(void) { return MI_LEGACY_OWNERSHIP; }
 
+void mi_test_set_thp_min_rss(size_t bytes) { _mi_os_thp_min_rss_set(bytes); }
+
 static long long mi_test_get(mi_test_event_t event) { return mi_atomic_load_relaxed(&mi_test_events[event]); }
 
 void mi_test_counters_get(mi_test_counters_t* out) {

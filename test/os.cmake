@@ -1,7 +1,7 @@
 # ---------------------------------------------------------------------------
 # OS memory tests (label `os`), linked with the static library:
 #
-#   test-os-thp    transparent huge pages: asked for on new segments at 128 MiB resident,
+#   test-os-thp    transparent huge pages: asked for on new segments past the RSS threshold,
 #                  not on a small program's first segment or huge blocks, not with allow_thp=0
 #   test-os-reuse  freed large memory is reused without faulting it in again
 #                  (minor page faults of a steady large-block churn)
@@ -25,7 +25,7 @@ if(MI_NO_THP)
   set(mi_os_definitions MI_TEST_NO_THP=1)
 endif()
 # Page-fault counts mean nothing under a sanitizer (its shadow memory faults too).
-set(mi_os_tests thp footprint)
+set(mi_os_tests footprint)
 if(NOT MI_SANITIZE)
   list(APPEND mi_os_tests reuse)
 endif()
@@ -45,6 +45,8 @@ if(TARGET mimalloc-test)
               TIMEOUT 60)
   mi_add_test(NAME mt-reclaim-empty SOURCES test-mt-reclaim-empty.c LIBS mimalloc-test LABELS mt reclaim reuse
               TIMEOUT 60)
+  mi_add_test(NAME test-os-thp SOURCES test-os-thp.c LIBS mimalloc-test LABELS os DEFINITIONS ${mi_os_definitions}
+              TIMEOUT 120)
   mi_add_test(NAME test-os-purge-backoff SOURCES test-os-purge-backoff.c LIBS mimalloc-test LABELS os reuse
               TIMEOUT 60)
 endif()

@@ -4,7 +4,9 @@ Transparent huge pages (mi_option_allow_thp), checked in /proc/self/smaps:
   inflation: a touched 4 KiB would cost 2 MiB);
 - the mapping of a huge block does not ask either (it is written once and
   freed: huge pages would save it little and their first touch can cost more);
-- once the process has been 128 MiB resident, a new segment does ask
+- at 160 MiB resident a new segment does not ask (the threshold is 1 GiB);
+- past the threshold (which the test then lowers to 128 MiB with
+  mi_test_set_thp_min_rss, rather than touch 1 GiB) a new segment does ask
   (THPeligible: 1);
 - with allow_thp off, new memory is not eligible, also where the system gives
   huge pages unasked ("always" mode: the process is taken off them).
@@ -12,6 +14,7 @@ Skipped (exit 0 with a note) where the kernel has THP off or smaps does not
 report THPeligible. In a build with MI_NO_THP nothing may ask for them.
 -----------------------------------------------------------------------------*/
 #include "test-common.h"
+#include "mimalloc/testing.h"
 
 // THP mode of the system: 'a' always, 'm' madvise, 'n' never or unknown.
 static char thp_mode(void) {
@@ -54,6 +57,30 @@ static int thp_eligible(const void* p) {
   return result;
 }
 
+#define MI_TEST_SEGMENT_SIZE ((uintptr_t)32 << 20)
+
+// Allocate blocks of `size` into `blocks` until one lies in a segment not in
+// `segments` (which it joins); returns that block's THPeligible (-2: none did).
+static int next_segment_eligible(char** blocks, size_t* count, size_t max, size_t size, uintptr_t* segments,
+                                 size_t* segment_count) {
+  while (*count < max) {
+    char* p = (char*)mi_malloc(size);
+    CHECK(p != NULL);
+    if (p == NULL)
+      return -2;
+    blocks[(*count)++] = p;
+    uintptr_t segment = (uintptr_t)p & ~(MI_TEST_SEGMENT_SIZE - 1);
+    bool seen = false;
+    for (size_t i = 0; i < *segment_count; i++)
+      seen = seen || (segments[i] == segment);
+    if (!seen) {
+      segments[(*segment_count)++] = segment;
+      return thp_eligible(p);
+    }
+  }
+  return -2;
+}
+
 int main(void) {
   char mode = thp_mode();
   mi_process_init();
@@ -69,7 +96,7 @@ int main(void) {
   if (mode == 'm')
     CHECKF(small_eligible == 0, "a small program's segment asked for huge pages");
 
-  // A huge block, touched whole: the process is now well over 128 MiB resident.
+  // A huge block, touched whole: the process is now 160 MiB resident.
   size_t huge_size = 160u << 20;
   char* huge = (char*)mi_malloc(huge_size);
   CHECK(huge != NULL);
@@ -78,24 +105,26 @@ int main(void) {
   memset(huge, 2, huge_size);
   mi_free(huge);
 
-  // Large blocks (in normal segments) until one sits in a segment made after
-  // that: its mapping has asked for huge pages. Untouched, they cost address
-  // space only.
-  enum { LARGE_COUNT = 24 };
+  // Large blocks (in normal segments; untouched, they cost address space only)
+  // until one sits in a segment not seen before. Below the threshold it has
+  // not asked for huge pages; past the threshold it has.
+  enum { LARGE_COUNT = 32, SEGMENTS_MAX = LARGE_COUNT + 1 };
   size_t large_size = 6u << 20;
   char* large[LARGE_COUNT] = {NULL};
-  int eligible = 0;
-  for (size_t i = 0; i < LARGE_COUNT && eligible != 1; i++) {
-    large[i] = (char*)mi_malloc(large_size);
-    CHECK(large[i] != NULL);
-    eligible = thp_eligible(large[i]);
-  }
+  size_t large_count = 0;
+  uintptr_t segments[SEGMENTS_MAX] = {(uintptr_t)small & ~(uintptr_t)(MI_TEST_SEGMENT_SIZE - 1)};
+  size_t segment_count = 1;
+  int below = next_segment_eligible(large, &large_count, LARGE_COUNT, large_size, segments, &segment_count);
+  if (mode == 'm')
+    CHECKF(below == 0, "at 160 MiB resident, a new segment asked for huge pages (%d)", below);
+  mi_test_set_thp_min_rss((size_t)128 << 20);
+  int past = next_segment_eligible(large, &large_count, LARGE_COUNT, large_size, segments, &segment_count);
 #if defined(MI_TEST_NO_THP)
   // Built with MI_NO_THP: never asked for (in "always" mode the system gives them anyway).
   if (mode == 'm')
-    CHECKF(eligible == 0, "MI_NO_THP build, yet a new segment is THP eligible");
+    CHECKF(past == 0, "MI_NO_THP build, yet a new segment is THP eligible");
 #else
-  CHECKF(eligible == 1, "at more than 128 MiB resident, no new segment asked for huge pages");
+  CHECKF(past == 1, "past the resident threshold, a new segment did not ask for huge pages (%d)", past);
 #endif
 
   mi_option_disable(mi_option_allow_thp);
@@ -103,7 +132,7 @@ int main(void) {
   CHECK(off != NULL);
   CHECKF(thp_eligible(off) == 0, "allow_thp=0, yet a new huge block is THP eligible (mode %c)", mode);
   mi_free(off);
-  for (size_t i = 0; i < LARGE_COUNT; i++)
+  for (size_t i = 0; i < large_count; i++)
     mi_free(large[i]);
   mi_free(small);
   return mi_test_summary("test-os-thp");

@@ -117,6 +117,9 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
 void _mi_os_free(void* base, size_t size, mi_stats_t* stats);
 void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats);
 void _mi_os_thp_consider(void* start, size_t size, bool one_block);
+#if MI_TESTING
+void _mi_os_thp_min_rss_set(size_t bytes);
+#endif
 mi_msecs_t _mi_clock_now(void);
 
 // arena.c: arenas are regions of reserved or program-provided memory that

@@ -87,6 +87,10 @@ void mi_test_thread_skip_done(void);
 // 1 when the library was built with MI_LEGACY_OWNERSHIP=ON, else 0.
 int mi_test_legacy_ownership(void);
 
+// Set the peak resident size from which new segments ask for transparent huge
+// pages (default 1 GiB), so a test can reach it without touching that much.
+void mi_test_set_thp_min_rss(size_t bytes);
+
 // Claim every segment in the abandoned set into the calling thread's heap and
 // collect them (frees fully empty segments). Returns the number claimed.
 long mi_test_reclaim_all(void);
