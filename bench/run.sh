@@ -181,20 +181,29 @@ started=$(date +%s)
 # the run before was of another workload), so no allocator may always follow
 # the same one, as it would in a rotation. Runs go one after the other in this
 # order; each order is the one whose pairs of neighbours (the first one paired
-# with the run before it) were used least so far for that workload.
+# with the run before it) and whose places (first, second, ...) were used least
+# so far for that workload: the first run of a workload is often slow (its
+# program's files, the VM's scheduling; compile took 1.9 and 4.1 s against
+# 1.1-1.2 s when first). With 5 repetitions of 5 allocators no allocator is
+# then in one place more than twice (it was up to 4 times) and no pair of
+# neighbours is repeated more than twice.
 mapfile -t orders < <(python3 - "${#labels[@]}" "$reps" "${#workloads[@]}" <<'EOF'
 import itertools, sys
 from collections import Counter
 count, reps, workloads = (int(arg) for arg in sys.argv[1:])
 follows = [Counter() for _ in range(workloads)]
+places = [Counter() for _ in range(workloads)]
 previous = None
 for rep in range(reps):
     for workload in range(workloads):
         def pairs(order):
             return list(zip((previous,) + order, order))
-        order = min(itertools.permutations(range(count)),
-                    key=lambda order: (sum(follows[workload][pair] for pair in pairs(order)), order))
+        def cost(order):
+            return (sum(follows[workload][pair] for pair in pairs(order)) +
+                    sum(places[workload][place] for place in enumerate(order)))
+        order = min(itertools.permutations(range(count)), key=lambda order: (cost(order), order))
         follows[workload].update(pairs(order))
+        places[workload].update(enumerate(order))
         previous = order[-1]
         print(' '.join(map(str, order)))
 EOF
