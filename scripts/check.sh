@@ -51,6 +51,11 @@ started=$(date +%s)
 
 print_summary() {
   local status=$1
+  # A step still running (the script was stopped or killed in it) is a failure
+  # whatever the status the shell saw last.
+  if [[ -n "$current" && $status -eq 0 ]]; then
+    status=1
+  fi
   echo
   echo "==================== check.sh summary ===================="
   local line
@@ -67,8 +72,11 @@ print_summary() {
     echo "  result: FAIL (exit status $status)"
   fi
   echo "=========================================================="
+  exit "$status"
 }
 trap 'print_summary $?' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 for preset in "${presets[@]}"; do
   current="$preset"

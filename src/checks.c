@@ -171,10 +171,11 @@ bool _mi_free_check(const mi_segment_t* segment, const mi_page_t* page, const vo
 }
 #endif
 
-#if MI_DEBUG > 2
-// Mark the blocks of one free list in `seen`, counting them. False if a link
-// leaves the page's blocks or a block is seen twice (on this list or another).
-static bool mi_free_list_mark(const mi_page_t* page, const mi_block_t* list, uint64_t* seen, size_t* count) {
+// Mark the blocks of one free list in the bitmap `seen` (one bit a block,
+// by index), counting them. Stops and returns false at a link that leaves the
+// page's blocks or at a block seen before (on this list or another): the
+// blocks before it stay marked.
+bool _mi_free_list_mark(const mi_page_t* page, const mi_block_t* list, uint64_t* seen, size_t* count) {
   for (const mi_block_t* block = list; block != NULL; block = mi_block_next(block)) {
     if (!mi_page_holds_block(page, block))
       return false;
@@ -188,6 +189,7 @@ static bool mi_free_list_mark(const mi_page_t* page, const mi_block_t* list, uin
   return true;
 }
 
+#if MI_DEBUG > 2
 // Full check of a page held by the calling thread (its owner, or the claimant
 // of its abandoned segment): with `used`, the free lists account for every
 // block made available so far. Lists the program has corrupted (a link out of
@@ -211,9 +213,9 @@ bool _mi_page_is_valid(const mi_page_t* page) {
   uint64_t seen[MI_PAGE_BLOCKS_MAX / 64];
   memset(seen, 0, _mi_divide_up(page->capacity, 64) * sizeof(uint64_t));
   size_t on_lists = 0;
-  if (!mi_free_list_mark(page, page->free, seen, &on_lists) ||
-      !mi_free_list_mark(page, page->local_free, seen, &on_lists) ||
-      !mi_free_list_mark(page, thread_list, seen, &on_lists))
+  if (!_mi_free_list_mark(page, page->free, seen, &on_lists) ||
+      !_mi_free_list_mark(page, page->local_free, seen, &on_lists) ||
+      !_mi_free_list_mark(page, thread_list, seen, &on_lists))
     return true;
   return on_lists + page->used >= (size_t)page->capacity + pending;
 }

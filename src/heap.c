@@ -352,11 +352,8 @@ bool _mi_heap_area_visit_blocks(const mi_heap_area_t* area, mi_page_t* page, mi_
   uint64_t free_map[MI_PAGE_BLOCKS_MAX / 64];
   size_t words = _mi_divide_up(page->capacity, 64);
   memset(free_map, 0, words * sizeof(uint64_t));
-  for (mi_block_t* block = page->free; block != NULL; block = mi_block_next(block)) {
-    size_t index = (size_t)((uint8_t*)block - start) / bsize;
-    if (index < page->capacity)
-      free_map[index / 64] |= ((uint64_t)1 << (index % 64));
-  }
+  size_t free_count = 0;
+  (void)_mi_free_list_mark(page, page->free, free_map, &free_count); // a cut list: its sound part is marked
   for (size_t i = 0; i < page->capacity; i++) {
     if ((free_map[i / 64] & ((uint64_t)1 << (i % 64))) != 0)
       continue;

@@ -77,13 +77,14 @@ void _mi_page_use_delayed_free(mi_page_t* page, mi_delayed_t delay, bool overrid
 // cache miss each. Without a walk the list becomes `local_free` whole, or
 // `free` with `local_free` moving there first; when both are in use (rare:
 // `free` ran out first) the list stays where it is unless `merge` asks for a
-// walk. `used` is exact afterwards either way: a list left behind was counted.
+// walk. Either way `used` counts no block whose free has finished: a list left
+// behind was counted.
 static void mi_page_thread_free_collect(mi_page_t* page, bool merge) {
   // The count first: a remote free adds to it after its push, so every block
   // counted here is on the list taken below (or on one taken earlier, or left
-  // for a later collect), and
-  // `used` never drops below the blocks really in use. Acquire pairs with the
-  // release add in mi_free_block_remote (its push then precedes our take).
+  // for a later collect), and `used` never drops below the blocks really in
+  // use. Acquire pairs with the release add in mi_free_block_remote (its push
+  // then precedes our take).
   if (mi_atomic_load_relaxed(&page->xthread_freed) != 0) {
     uint32_t count = mi_atomic_exchange_acquire(&page->xthread_freed, 0);
     if (mi_unlikely(count > page->used)) {

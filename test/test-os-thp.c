@@ -15,6 +15,7 @@ report THPeligible. In a build with MI_NO_THP nothing may ask for them.
 -----------------------------------------------------------------------------*/
 #include "test-common.h"
 #include "mimalloc/testing.h"
+#include "mimalloc/types.h"
 
 // THP mode of the system: 'a' always, 'm' madvise, 'n' never or unknown.
 static char thp_mode(void) {
@@ -57,8 +58,6 @@ static int thp_eligible(const void* p) {
   return result;
 }
 
-#define MI_TEST_SEGMENT_SIZE ((uintptr_t)32 << 20)
-
 // Allocate blocks of `size` into `blocks` until one lies in a segment not in
 // `segments` (which it joins); returns that block's THPeligible (-2: none did).
 static int next_segment_eligible(char** blocks, size_t* count, size_t max, size_t size, uintptr_t* segments,
@@ -69,7 +68,7 @@ static int next_segment_eligible(char** blocks, size_t* count, size_t max, size_
     if (p == NULL)
       return -2;
     blocks[(*count)++] = p;
-    uintptr_t segment = (uintptr_t)p & ~(MI_TEST_SEGMENT_SIZE - 1);
+    uintptr_t segment = (uintptr_t)p & ~(uintptr_t)(MI_SEGMENT_SIZE - 1);
     bool seen = false;
     for (size_t i = 0; i < *segment_count; i++)
       seen = seen || (segments[i] == segment);
@@ -109,10 +108,10 @@ int main(void) {
   // until one sits in a segment not seen before. Below the threshold it has
   // not asked for huge pages; past the threshold it has.
   enum { LARGE_COUNT = 32, SEGMENTS_MAX = LARGE_COUNT + 1 };
-  size_t large_size = 6u << 20;
+  size_t large_size = MI_LARGE_OBJ_SIZE_MAX / 4 * 3; // a large block, in a normal segment
   char* large[LARGE_COUNT] = {NULL};
   size_t large_count = 0;
-  uintptr_t segments[SEGMENTS_MAX] = {(uintptr_t)small & ~(uintptr_t)(MI_TEST_SEGMENT_SIZE - 1)};
+  uintptr_t segments[SEGMENTS_MAX] = {(uintptr_t)small & ~(uintptr_t)(MI_SEGMENT_SIZE - 1)};
   size_t segment_count = 1;
   int below = next_segment_eligible(large, &large_count, LARGE_COUNT, large_size, segments, &segment_count);
   if (mode == 'm')

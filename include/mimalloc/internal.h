@@ -241,6 +241,7 @@ void* _mi_malloc_fail(size_t size);
 bool _mi_free_check(const mi_segment_t* segment, const mi_page_t* page, const void* p, const char* msg);
 mi_block_t* _mi_free_list_corrupted(const mi_page_t* page, const mi_block_t* block);
 mi_block_t* _mi_free_list_tail(const mi_page_t* page, mi_block_t** list, size_t* count);
+bool _mi_free_list_mark(const mi_page_t* page, const mi_block_t* list, uint64_t* seen, size_t* count);
 #if MI_DEBUG > 2
 bool _mi_page_is_valid(const mi_page_t* page); // full check of a page the caller holds
 bool _mi_heap_is_valid(mi_heap_t* heap);       // every page of the heap, in its queue
