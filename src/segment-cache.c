@@ -8,8 +8,11 @@ memory for `mi_option_purge_delay` milliseconds; after that its memory is
 purged (returned to the OS) but the address range stays cached until it is
 reused or evicted (the pusher gives the delay: purge_delay * arena_purge_mult,
 as for memory that mimalloc returns to its arenas, times the back-off in
-segment.c; never if purge_delay < 0). The cache is process-wide and guarded
-by a lock; it is only touched when a segment is created or freed.
+segment.c; never if purge_delay < 0). Cached mappings that touch are kept
+as one range: the OS maps segments next to each other, so memory freed beside
+memory freed earlier serves a later, larger request instead of fresh pages.
+The cache is process-wide and guarded by a lock; it is only touched when a
+segment is created or freed.
 -----------------------------------------------------------------------------*/
 #include "mimalloc/internal.h"
 
@@ -19,64 +22,130 @@ static mi_lock_t mi_cache_lock;
 static mi_cache_entry_t mi_cache[MI_SEGMENT_CACHE_SIZE]; // guarded by mi_cache_lock
 static size_t mi_cache_count;                            // atomic: a hint read without the lock
 
-// Take a cached mapping of at least `size` bytes. The smallest one that fits
-// is taken whole if it is not much larger; a larger one is split: the caller
-// gets its first `size` bytes (whole segment sizes) and the rest stays cached.
-// Splitting lets a freed huge block's memory, still resident, serve normal
-// segments and smaller huge blocks instead of fresh memory (mappings are whole
-// segment sizes and segment aligned, see mi_segment_alloc, so both parts are
-// too, and each part can be purged or unmapped on its own).
+// Bytes of the range in memory: none if it was purged since it was freed, or
+// if the OS cannot tell.
+static size_t mi_cache_resident(const mi_cache_entry_t* entry, uint8_t* p, size_t size) {
+  size_t resident = 0;
+  if (size == 0 || entry->expire == 0 || _mi_prim_resident(p, size, &resident) != 0)
+    return 0;
+  return resident;
+}
+
+// Take `take` bytes (whole segment sizes) of cached memory for a segment that
+// uses its first `size` bytes. The candidates are the two ends of every cached
+// range that is large enough (a piece from the middle would leave the range in
+// two pieces too small for the next huge block). The one chosen leaves the least
+// memory to be faulted in: the most resident bytes under the part the segment
+// uses, fewest resident bytes locked up idle in its tail (a huge block's segment
+// ends on a segment size). Ties, as between purged ranges, go to the smallest
+// range, then the lowest address, then its start.
 // `*purged_at` tells when its memory was purged (0 if it was not).
 void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs_t* purged_at,
                             mi_stats_t* stats) {
   if (mi_atomic_load_relaxed(&mi_cache_count) == 0)
     return NULL;
-  size_t whole_limit = size + (size / 2 > MI_SEGMENT_SIZE ? size / 2 : MI_SEGMENT_SIZE);
   size_t take = _mi_align_up(size, MI_SEGMENT_SIZE);
-  mi_cache_entry_t found = {NULL, 0, 0, 0, false};
   _mi_prim_lock(&mi_cache_lock);
+  size_t fitting = 0;
+  for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++)
+    fitting += (mi_cache[i].base != NULL && mi_cache[i].size >= take ? (mi_cache[i].size > take ? 2 : 1) : 0);
   size_t best = MI_SEGMENT_CACHE_SIZE;
+  size_t best_offset = 0;
+  ptrdiff_t best_score = 0;
   for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
     const mi_cache_entry_t* entry = &mi_cache[i];
-    if (entry->base == NULL || entry->size < size)
+    if (entry->base == NULL || entry->size < take)
       continue;
-    if (best == MI_SEGMENT_CACHE_SIZE || entry->size < mi_cache[best].size)
-      best = i;
+    for (size_t offset = 0;; offset = entry->size - take) {
+      ptrdiff_t score = 0;
+      if (fitting > 1) { // the residency only decides between candidates
+        uint8_t* at = (uint8_t*)entry->base + offset;
+        score = (ptrdiff_t)mi_cache_resident(entry, at, size) -
+                (ptrdiff_t)mi_cache_resident(entry, at + size, take - size);
+      }
+      if (best == MI_SEGMENT_CACHE_SIZE || score > best_score ||
+          (score == best_score &&
+           (entry->size < mi_cache[best].size ||
+            (entry->size == mi_cache[best].size && entry->base < mi_cache[best].base)))) {
+        best = i;
+        best_offset = offset;
+        best_score = score;
+      }
+      if (offset == entry->size - take)
+        break;
+    }
   }
-  bool split = false;
+  mi_cache_entry_t found = {NULL, 0, 0, 0, false};
+  bool whole = false;
   if (best < MI_SEGMENT_CACHE_SIZE) {
     mi_cache_entry_t* entry = &mi_cache[best];
     found = *entry;
-    split = (entry->size >= whole_limit && entry->size - take >= MI_SEGMENT_SIZE);
-    if (split) {
-      mi_assert_internal(((uintptr_t)entry->base & MI_SEGMENT_MASK) == 0 &&
-                         entry->size % MI_SEGMENT_SIZE == 0);
-      found.size = take;
-      entry->base = (uint8_t*)entry->base + take;
-      entry->size -= take;
-    } else {
+    found.base = (uint8_t*)entry->base + best_offset;
+    found.size = take;
+    whole = (entry->size == take);
+    if (whole) {
       entry->base = NULL;
       mi_atomic_sub_relaxed(&mi_cache_count, 1);
+    } else {
+      // Entries and their pieces are whole segment sizes at segment-aligned
+      // addresses (mappings are, see mi_segment_alloc), so the rest is too.
+      if (best_offset == 0)
+        entry->base = (uint8_t*)entry->base + take;
+      entry->size -= take;
     }
   }
   _mi_prim_unlock(&mi_cache_lock);
   if (found.base == NULL)
     return NULL;
-  if (!split)
+  if (whole)
     mi_stat_decrease(stats->segments_cache, 1);
+  mi_assert_internal(((uintptr_t)found.base & MI_SEGMENT_MASK) == 0);
   *mapped = found.size;
   *is_zero = found.is_zero;
   *purged_at = found.purged_at;
   return found.base;
 }
 
-// Keep a freed segment mapping, to be purged after `purge_delay` ms (never if
-// negative). Returns false if the caller must unmap it.
+// Join `other`, a cached range that touches `range`, into `range`. The joined
+// memory is purged when the later of the two delays passes; it reads as zero
+// only if both parts do.
+static void mi_cache_entry_join(mi_cache_entry_t* range, const mi_cache_entry_t* other) {
+  if ((uint8_t*)other->base < (uint8_t*)range->base)
+    range->base = other->base;
+  range->size += other->size;
+  if (range->expire != 0 || other->expire != 0)
+    range->expire = (range->expire > other->expire ? range->expire : other->expire);
+  range->purged_at = (range->purged_at > other->purged_at ? range->purged_at : other->purged_at);
+  range->is_zero = (range->is_zero && other->is_zero);
+}
+
 bool _mi_segment_cache_push(void* base, size_t size, mi_msecs_t purge_delay, mi_stats_t* stats) {
   mi_msecs_t expire_delay = (purge_delay < 0 ? INT64_MAX / 2 : purge_delay);
   mi_cache_entry_t evicted = {NULL, 0, 0, 0, false};
   mi_msecs_t now = _mi_clock_now();
+  mi_cache_entry_t range = {base, size, now + expire_delay, 0, false};
+  size_t joined = 0;
   _mi_prim_lock(&mi_cache_lock);
+  // Entries never touch each other except while the collector has one out, so
+  // a pass that joins nothing ends the search.
+  bool grew;
+  do {
+    grew = false;
+    for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
+      mi_cache_entry_t* entry = &mi_cache[i];
+      if (entry->base == NULL)
+        continue;
+      if ((uint8_t*)entry->base + entry->size == (uint8_t*)range.base ||
+          (uint8_t*)range.base + range.size == (uint8_t*)entry->base) {
+        mi_cache_entry_join(&range, entry);
+        entry->base = NULL;
+        joined++;
+        grew = true;
+      }
+    }
+  } while (grew);
+  if (joined > 0)
+    mi_atomic_sub_relaxed(&mi_cache_count, joined);
   size_t slot = MI_SEGMENT_CACHE_SIZE;
   for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
     if (mi_cache[i].base == NULL) {
@@ -91,13 +160,11 @@ bool _mi_segment_cache_push(void* base, size_t size, mi_msecs_t purge_delay, mi_
     evicted = mi_cache[slot];
   else
     mi_atomic_add_relaxed(&mi_cache_count, 1);
-  mi_cache[slot].base = base;
-  mi_cache[slot].size = size;
-  mi_cache[slot].expire = now + expire_delay;
-  mi_cache[slot].purged_at = 0;
-  mi_cache[slot].is_zero = false;
+  mi_cache[slot] = range;
   _mi_prim_unlock(&mi_cache_lock);
   mi_stat_increase(stats->segments_cache, 1);
+  if (joined > 0)
+    mi_stat_decrease(stats->segments_cache, joined);
   if (evicted.base != NULL) {
     mi_stat_decrease(stats->segments_cache, 1);
     _mi_os_free(evicted.base, evicted.size, stats);

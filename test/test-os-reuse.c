@@ -10,10 +10,16 @@ are counted (getrusage) against the 4 KiB pages written. Purging and huge
 pages are off, so the count is deterministic and measures reuse only: a
 freed mapping that could not serve a request of another size shows up as
 faults. A first phase frees a huge block and checks that the normal segments
-allocated next are split off its mapping, written again without faults.
+allocated next are split off its mapping, written again without faults. Two
+last phases check the segment cache's choices: two freed mappings that lie
+next to each other serve, joined, a block needing both; and of a cached range
+whose one end is resident and the other not, the resident end is taken.
 -----------------------------------------------------------------------------*/
 #include <sys/resource.h>
 #include "test-common.h"
+#include "mimalloc/types.h"
+
+#define SEGMENT ((uintptr_t)MI_SEGMENT_SIZE)
 
 #define SLOTS 8
 #define WARMUP_STEPS 60
@@ -99,7 +105,8 @@ static void split_phase(void) {
     }
   }
   size_t pages_inside = inside * large_size / 4096;
-  printf("test-os-reuse: split: %zu of %d large blocks inside the freed huge mapping, %ld minor faults for their "
+  printf("test-os-reuse: split: %zu of %d large blocks inside the freed huge mapping, %ld minor faults for "
+         "their "
          "%zu pages\n",
          inside, LARGE_COUNT, inside_faults, pages_inside);
   // Two new segments' worth: the process's first segment holds at most three.
@@ -111,6 +118,101 @@ static void split_phase(void) {
     mi_free(large[i]);
 }
 
+// The segment of a block (a huge block starts just past its segment's header).
+static uintptr_t segment_of(const void* p) { return ((uintptr_t)p - 1) & ~(SEGMENT - 1); }
+
+// Huge blocks of `size` (one segment size each) until the segments of two lie
+// next to each other; the others are freed. False if none of a few do.
+static bool adjacent_pair(size_t size, char** low, char** high) {
+  enum { TRIES = 8 };
+  char* blocks[TRIES] = {0};
+  bool found = false;
+  for (size_t i = 0; i < TRIES && !found; i++) {
+    blocks[i] = (char*)mi_malloc(size);
+    CHECK(blocks[i] != NULL);
+    if (blocks[i] == NULL)
+      break;
+    for (size_t j = 0; j < i && !found; j++) {
+      if (segment_of(blocks[i]) + SEGMENT == segment_of(blocks[j]) ||
+          segment_of(blocks[j]) + SEGMENT == segment_of(blocks[i])) {
+        bool i_low = segment_of(blocks[i]) < segment_of(blocks[j]);
+        *low = (i_low ? blocks[i] : blocks[j]);
+        *high = (i_low ? blocks[j] : blocks[i]);
+        found = true;
+      }
+    }
+  }
+  for (size_t i = 0; i < TRIES; i++) {
+    if (blocks[i] != NULL && (!found || (blocks[i] != *low && blocks[i] != *high)))
+      mi_free(blocks[i]);
+  }
+  if (!found)
+    printf("test-os-reuse: no two huge mappings next to each other in %d; cache phases skipped\n", TRIES);
+  return found;
+}
+
+// Writes `size` bytes at p and returns the minor faults that took.
+static long faults_writing(char* p, size_t size, int value) {
+  long before = minor_faults();
+  memset(p, value, size);
+  return minor_faults() - before;
+}
+
+// Two freed huge mappings next to each other serve, as one range, a block
+// that needs two segment sizes, and it is written without faults.
+static void joined_phase(void) {
+  const size_t size = MI_SEGMENT_SIZE / 4 * 3; // huge, in one segment size
+  char* low = NULL;
+  char* high = NULL;
+  if (!adjacent_pair(size, &low, &high))
+    return;
+  mi_collect(true); // the rest of the cache is purged: no resident memory to prefer there
+  memset(low, 1, size);
+  memset(high, 2, size);
+  uintptr_t base = segment_of(low);
+  mi_free(low);
+  mi_free(high);
+  const size_t both = MI_SEGMENT_SIZE / 4 * 5; // needs two segment sizes
+  char* joined = (char*)mi_malloc(both);
+  CHECK(joined != NULL);
+  if (joined == NULL)
+    return;
+  CHECKF(segment_of(joined) == base, "a block of two segment sizes is at %p, not in the joined range at %p",
+         (void*)joined, (void*)base);
+  // Its first `size` bytes lie where the lower block was written.
+  long faults = faults_writing(joined, size, 3);
+  printf("test-os-reuse: joined: %ld minor faults for %zu resident pages written\n", faults, size / 4096);
+  CHECKF((size_t)faults * 20 < size / 4096, "%ld faults writing %zu pages of a joined range", faults,
+         size / 4096);
+  mi_free(joined);
+}
+
+// Of a cached range whose upper end is resident and lower end is not, a new
+// segment takes the upper end.
+static void resident_end_phase(void) {
+  const size_t size = MI_SEGMENT_SIZE / 4 * 3;
+  char* low = NULL;
+  char* high = NULL;
+  if (!adjacent_pair(size, &low, &high))
+    return;
+  mi_collect(true);
+  memset(high, 2, size); // `low` stays untouched but for its header
+  uintptr_t resident = segment_of(high);
+  mi_free(low);
+  mi_free(high);
+  char* again = (char*)mi_malloc(size);
+  CHECK(again != NULL);
+  if (again == NULL)
+    return;
+  CHECKF(segment_of(again) == resident, "a huge block went to %p, not to the resident end at %p",
+         (void*)again, (void*)resident);
+  long faults = faults_writing(again, size, 4);
+  printf("test-os-reuse: resident end: %ld minor faults for %zu pages written\n", faults, size / 4096);
+  CHECKF((size_t)faults * 20 < size / 4096, "%ld faults writing %zu pages at the resident end", faults,
+         size / 4096);
+  mi_free(again);
+}
+
 int main(void) {
   mi_option_set(mi_option_purge_delay, -1);
   mi_option_disable(mi_option_allow_thp);
@@ -119,5 +221,7 @@ int main(void) {
   // a smaller block); mappings sized to their block fault about 2.5% here.
   churn_phase("large", 4u << 20, 12u << 20, 25);
   churn_phase("huge", 17u << 20, 14u << 20, 10);
+  joined_phase();
+  resident_end_phase();
   return mi_test_summary("test-os-reuse");
 }
