@@ -14,6 +14,7 @@ memory freed earlier serves a later, larger request instead of fresh pages.
 The cache is process-wide and guarded by a lock; it is only touched when a
 segment is created or freed.
 -----------------------------------------------------------------------------*/
+#include <string.h>
 #include "mimalloc/internal.h"
 
 // MI_SEGMENT_CACHE_SIZE and mi_cache_entry_t are in types.h (mimalloc-inspect reads the cache).
@@ -22,13 +23,45 @@ static mi_lock_t mi_cache_lock;
 static mi_cache_entry_t mi_cache[MI_SEGMENT_CACHE_SIZE]; // guarded by mi_cache_lock
 static size_t mi_cache_count;                            // atomic: a hint read without the lock
 
-// Bytes of the range in memory: none if it was purged since it was freed, or
-// if the OS cannot tell.
-static size_t mi_cache_resident(const mi_cache_entry_t* entry, uint8_t* p, size_t size) {
-  size_t resident = 0;
-  if (size == 0 || entry->expire == 0 || _mi_prim_resident(p, size, &resident) != 0)
+// One byte per OS page of a step of a residency query (the step is 64 MiB
+// with 4 KiB pages; more with larger pages); guarded by mi_cache_lock.
+static uint8_t mi_cache_pages[(64 * MI_MiB) / 4096];
+
+// Resident pages among mi_cache_pages[from, to), eight bytes at a time.
+static ptrdiff_t mi_cache_pages_count(size_t from, size_t to) {
+  size_t count = 0;
+  size_t i = from;
+  for (; i + 8 <= to; i += 8) {
+    uint64_t word;
+    memcpy(&word, &mi_cache_pages[i], sizeof(word));
+    count += (size_t)(((word & 0x0101010101010101ULL) * 0x0101010101010101ULL) >> 56);
+  }
+  for (; i < to; i++)
+    count += (mi_cache_pages[i] & 1);
+  return (ptrdiff_t)count;
+}
+
+// The score of placing a segment that uses `size` of its `take` bytes at `at`
+// in `entry`: bytes resident under the used part minus bytes resident in the
+// idle rest. No memory of a range purged since it was freed is resident; the
+// score is 0 where the OS cannot tell.
+static ptrdiff_t mi_cache_place_score(const mi_cache_entry_t* entry, uint8_t* at, size_t size, size_t take) {
+  if (entry->expire == 0)
     return 0;
-  return resident;
+  const size_t page_size = _mi_os_page_size();
+  const size_t used_pages = _mi_divide_up(size, page_size);
+  const size_t step_max = sizeof(mi_cache_pages) * page_size;
+  ptrdiff_t score = 0;
+  for (size_t done = 0; done < take; done += step_max) {
+    size_t step = (take - done < step_max ? take - done : step_max);
+    if (_mi_prim_resident(at + done, step, mi_cache_pages) != 0)
+      return 0;
+    size_t pages = step / page_size;
+    size_t first = done / page_size;
+    size_t split = (used_pages <= first ? 0 : (used_pages - first < pages ? used_pages - first : pages));
+    score += mi_cache_pages_count(0, split) - mi_cache_pages_count(split, pages);
+  }
+  return score * (ptrdiff_t)page_size;
 }
 
 // Take `take` bytes (whole segment sizes) of cached memory for a segment that
@@ -37,8 +70,9 @@ static size_t mi_cache_resident(const mi_cache_entry_t* entry, uint8_t* p, size_
 // two pieces too small for the next huge block). The one chosen leaves the least
 // memory to be faulted in: the most resident bytes under the part the segment
 // uses, fewest resident bytes locked up idle in its tail (a huge block's segment
-// ends on a segment size). Ties, as between purged ranges, go to the smallest
-// range, then the lowest address, then its start.
+// ends on a segment size); a place resident under all the segment uses and
+// nowhere else ends the search. Ties, as between purged ranges, go to the
+// smallest range, then the lowest address, then its start.
 // `*purged_at` tells when its memory was purged (0 if it was not).
 void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs_t* purged_at,
                             mi_stats_t* stats) {
@@ -52,16 +86,15 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
   size_t best = MI_SEGMENT_CACHE_SIZE;
   size_t best_offset = 0;
   ptrdiff_t best_score = 0;
-  for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
+  const ptrdiff_t perfect = (ptrdiff_t)_mi_align_up(size, _mi_os_page_size());
+  for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE && best_score < perfect; i++) {
     const mi_cache_entry_t* entry = &mi_cache[i];
     if (entry->base == NULL || entry->size < take)
       continue;
     for (size_t offset = 0;; offset = entry->size - take) {
       ptrdiff_t score = 0;
       if (fitting > 1) { // the residency only decides between candidates
-        uint8_t* at = (uint8_t*)entry->base + offset;
-        score = (ptrdiff_t)mi_cache_resident(entry, at, size) -
-                (ptrdiff_t)mi_cache_resident(entry, at + size, take - size);
+        score = mi_cache_place_score(entry, (uint8_t*)entry->base + offset, size, take);
       }
       if (best == MI_SEGMENT_CACHE_SIZE || score > best_score ||
           (score == best_score &&
@@ -71,7 +104,7 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
         best_offset = offset;
         best_score = score;
       }
-      if (offset == entry->size - take)
+      if (offset == entry->size - take || best_score >= perfect)
         break;
     }
   }

@@ -36,8 +36,9 @@ int _mi_prim_thp_advise(void* addr, size_t size);
 // Keep the whole process off transparent huge pages, also where the system
 // gives them without being asked.
 void _mi_prim_thp_disable(void);
-// How many bytes of the page-aligned range are resident in memory. Returns 0 or an errno.
-int _mi_prim_resident(void* addr, size_t size, size_t* resident);
+// Which OS pages of the page-aligned range are in memory: bit 0 of one byte
+// per page in `pages`. Returns 0 or an errno.
+int _mi_prim_resident(void* addr, size_t size, uint8_t* pages);
 // Make whole OS pages inaccessible (`protect`) or read/write again. Returns 0 or an errno.
 int _mi_prim_protect(void* addr, size_t size, bool protect);
 

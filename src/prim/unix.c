@@ -107,24 +107,8 @@ int _mi_prim_purge(void* addr, size_t size) {
   return (madvise(addr, size, MADV_DONTNEED) == 0 ? 0 : errno);
 }
 
-int _mi_prim_resident(void* addr, size_t size, size_t* resident) {
-  // mincore reports one byte per OS page; a fixed vector walks the range in steps.
-  unsigned char pages[2048];
-  const size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
-  size_t count = 0;
-  uint8_t* p = (uint8_t*)addr;
-  while (size > 0) {
-    size_t step = (size < sizeof(pages) * page_size ? size : sizeof(pages) * page_size);
-    if (mincore(p, step, pages) != 0)
-      return errno;
-    size_t n = (step + page_size - 1) / page_size;
-    for (size_t i = 0; i < n; i++)
-      count += (pages[i] & 1);
-    p += step;
-    size -= step;
-  }
-  *resident = count * page_size;
-  return 0;
+int _mi_prim_resident(void* addr, size_t size, uint8_t* pages) {
+  return (mincore(addr, size, (unsigned char*)pages) == 0 ? 0 : errno);
 }
 
 int _mi_prim_protect(void* addr, size_t size, bool protect) {
