@@ -153,6 +153,10 @@ static void mi_cache_entry_join(mi_cache_entry_t* range, const mi_cache_entry_t*
 }
 
 bool _mi_segment_cache_push(void* base, size_t size, mi_msecs_t purge_delay, mi_stats_t* stats) {
+  // Every range is whole segment sizes at a segment-aligned address, so that
+  // any end piece of it taken by _mi_segment_cache_pop is a segment.
+  if (((uintptr_t)base & MI_SEGMENT_MASK) != 0 || (size & MI_SEGMENT_MASK) != 0)
+    return false;
   mi_msecs_t expire_delay = (purge_delay < 0 ? INT64_MAX / 2 : purge_delay);
   mi_cache_entry_t evicted = {NULL, 0, 0, 0, false};
   mi_msecs_t now = _mi_clock_now();

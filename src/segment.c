@@ -478,10 +478,11 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
       mi_purge_taken_again(purged_at);
     }
     if (segment == NULL && !mi_option_is_enabled(mi_option_disallow_os_alloc)) {
-      // Whole segment sizes: a freed mapping of a huge block is then cached like
-      // any other and serves the next huge block of a different size (or a
-      // normal segment); the untouched tail costs address space only.
-      size_t map_size = (align_offset == 0 ? _mi_align_up(segment_size, MI_SEGMENT_SIZE) : segment_size);
+      // Whole segment sizes (also for an over-aligned block, whose mapping starts
+      // at its segment): a freed mapping of a huge block is then cached like any
+      // other and serves the next huge block of a different size (or a normal
+      // segment); the untouched tail costs address space only.
+      size_t map_size = _mi_align_up(segment_size, MI_SEGMENT_SIZE);
       segment =
           (mi_segment_t*)_mi_os_alloc_aligned(map_size, alignment, align_offset, &base, &mapped, tld->stats);
       is_zero = true;

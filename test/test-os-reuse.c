@@ -13,7 +13,8 @@ faults. A first phase frees a huge block and checks that the normal segments
 allocated next are split off its mapping, written again without faults. Two
 last phases check the segment cache's choices: two freed mappings that lie
 next to each other serve, joined, a block needing both; and of a cached range
-whose one end is resident and the other not, the resident end is taken.
+whose one end is resident and the other not, the resident end is taken; and
+the mapping of a freed over-aligned block serves as whole segments.
 -----------------------------------------------------------------------------*/
 #include <sys/resource.h>
 #include "test-common.h"
@@ -213,6 +214,36 @@ static void resident_end_phase(void) {
   mi_free(again);
 }
 
+// A freed over-aligned block (alignment above MI_BLOCK_ALIGNMENT_MAX: its
+// segment has a header segment size in front of the block) leaves a mapping
+// the cache can cut segments from: a huge block allocated next, drawn to the
+// written memory, takes the second segment of that mapping, just past a
+// segment-aligned header, and the segment found from the block is its own.
+static void over_aligned_phase(void) {
+  const size_t size = MI_SEGMENT_SIZE / 2;
+  char* aligned = (char*)mi_malloc_aligned(size, 2 * MI_SEGMENT_SIZE);
+  CHECK(aligned != NULL && ((uintptr_t)aligned % (2 * SEGMENT)) == 0);
+  if (aligned == NULL)
+    return;
+  mi_collect(true);
+  memset(aligned, 5, size);
+  mi_free(aligned);
+  const size_t huge_size = MI_SEGMENT_SIZE - MI_SEGMENT_SIZE / 16;
+  char* huge = (char*)mi_malloc(huge_size);
+  CHECK(huge != NULL);
+  if (huge == NULL)
+    return;
+  uintptr_t header = (uintptr_t)huge - segment_of(huge);
+  CHECKF(header <= SEGMENT / 16, "a huge block at %p lies %zu bytes past a segment start", (void*)huge,
+         (size_t)header);
+  CHECK(mi_usable_size(huge) >= huge_size);
+  // Its segment is the freed one's second, where the aligned block was written.
+  CHECKF(segment_of(huge) == (uintptr_t)aligned, "a huge block went to %p, not to the freed block's %p",
+         (void*)huge, (void*)aligned);
+  memset(huge, 6, huge_size);
+  mi_free(huge);
+}
+
 int main(void) {
   mi_option_set(mi_option_purge_delay, -1);
   mi_option_disable(mi_option_allow_thp);
@@ -223,5 +254,6 @@ int main(void) {
   churn_phase("huge", 17u << 20, 14u << 20, 10);
   joined_phase();
   resident_end_phase();
+  over_aligned_phase();
   return mi_test_summary("test-os-reuse");
 }

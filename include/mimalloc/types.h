@@ -413,7 +413,7 @@ struct mi_tld_s {
 // A few recently freed segment mappings (segment-cache.c).
 typedef struct mi_cache_entry_s {
   void* base;           // segment-aligned start of the mapping; NULL if the entry is empty
-  size_t size;          // bytes mapped
+  size_t size;          // bytes mapped: whole segment sizes (MI_SEGMENT_MASK bits clear)
   mi_msecs_t expire;    // when the memory is purged; 0 once it is purged
   mi_msecs_t purged_at; // when the memory was purged; 0 if it was not
   bool is_zero;         // purged memory reads back as zero
