@@ -109,7 +109,7 @@ static void mi_heap_collect_ex(mi_heap_t* heap, mi_collect_t collect) {
   mi_assert_expensive(_mi_heap_is_valid(heap));
   _mi_heap_visit_pages(heap, &mi_heap_page_collect, &collect);
   _mi_segments_collect(force, &heap->tld->segments);
-  if (force)
+  if (collect == MI_COLLECT_FORCE)
     _mi_segment_cache_collect(true, &heap->tld->stats);
 }
 

@@ -23,45 +23,120 @@ static mi_lock_t mi_cache_lock;
 static mi_cache_entry_t mi_cache[MI_SEGMENT_CACHE_SIZE]; // guarded by mi_cache_lock
 static size_t mi_cache_count;                            // atomic: a hint read without the lock
 
-// One byte per OS page of a step of a residency query (the step is 64 MiB
-// with 4 KiB pages; more with larger pages); guarded by mi_cache_lock.
-static uint8_t mi_cache_pages[(64 * MI_MiB) / 4096];
+// What of a cached range is resident: one bit per slice, set if a page of the
+// slice is, for the range's first MI_CACHE_RANGE_SEGMENTS segment sizes (ranges
+// join up to that length; the rest of a longer mapping counts as not
+// resident). Set when a mapping is pushed, from what its segment used (its
+// dirty slices, see mi_segment_free) and, for an idle tail, from the OS.
+// Nothing becomes resident while cached (nobody writes there), so the map
+// stays true through joins and pops until a purge clears it, and choosing a
+// place costs no system call; a segment cut from a range takes the map of its
+// first segment size along as dirty slices. Bits past the end of a range are
+// clear. Guarded by mi_cache_lock.
+#define MI_CACHE_RANGE_SEGMENTS (16)
+#define MI_CACHE_SEGMENT_WORDS (MI_SLICES_PER_SEGMENT / 64)
+typedef struct mi_cache_resident_s {
+  uint64_t bits[MI_CACHE_RANGE_SEGMENTS * MI_CACHE_SEGMENT_WORDS];
+} mi_cache_resident_t;
+static mi_cache_resident_t mi_cache_resident[MI_SEGMENT_CACHE_SIZE];
 
-// Resident pages among mi_cache_pages[from, to), eight bytes at a time.
-static ptrdiff_t mi_cache_pages_count(size_t from, size_t to) {
-  size_t count = 0;
-  size_t i = from;
-  for (; i + 8 <= to; i += 8) {
+static size_t mi_cache_segments(size_t size) { return size / MI_SEGMENT_SIZE; }
+
+// Any of the first `count` bytes of `pages` (a mincore vector) marks a resident page.
+static bool mi_cache_pages_any(const uint8_t* pages, size_t count) {
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
     uint64_t word;
-    memcpy(&word, &mi_cache_pages[i], sizeof(word));
-    count += (size_t)(((word & 0x0101010101010101ULL) * 0x0101010101010101ULL) >> 56);
+    memcpy(&word, &pages[i], sizeof(word));
+    if ((word & 0x0101010101010101ULL) != 0)
+      return true;
   }
-  for (; i < to; i++)
-    count += (mi_cache_pages[i] & 1);
-  return (ptrdiff_t)count;
+  for (; i < count; i++) {
+    if ((pages[i] & 1) != 0)
+      return true;
+  }
+  return false;
 }
 
-// The score of placing a segment that uses `size` of its `take` bytes at `at`
-// in `entry`: bytes resident under the used part minus bytes resident in the
-// idle rest. No memory of a range purged since it was freed is resident; the
-// score is 0 where the OS cannot tell.
-static ptrdiff_t mi_cache_place_score(const mi_cache_entry_t* entry, uint8_t* at, size_t size, size_t take) {
-  if (entry->expire == 0)
-    return 0;
+// Marks in `map` the slices of [base + from, base + size) that the OS reports
+// resident (none where it cannot tell; `from` is a multiple of the slice
+// size). Asked in steps of a small page vector, without the lock.
+static void mi_cache_resident_query(uint8_t* base, size_t from, size_t size, mi_cache_resident_t* map) {
+  uint8_t pages[4096];
   const size_t page_size = _mi_os_page_size();
-  const size_t used_pages = _mi_divide_up(size, page_size);
-  const size_t step_max = sizeof(mi_cache_pages) * page_size;
-  ptrdiff_t score = 0;
-  for (size_t done = 0; done < take; done += step_max) {
-    size_t step = (take - done < step_max ? take - done : step_max);
-    if (_mi_prim_resident(at + done, step, mi_cache_pages) != 0)
-      return 0;
-    size_t pages = step / page_size;
-    size_t first = done / page_size;
-    size_t split = (used_pages <= first ? 0 : (used_pages - first < pages ? used_pages - first : pages));
-    score += mi_cache_pages_count(0, split) - mi_cache_pages_count(split, pages);
+  const size_t slice_pages = (MI_SEGMENT_SLICE_SIZE > page_size ? MI_SEGMENT_SLICE_SIZE / page_size : 1);
+  const size_t step_max = sizeof(pages) / slice_pages * slice_pages * page_size;
+  if (size > MI_CACHE_RANGE_SEGMENTS * MI_SEGMENT_SIZE)
+    size = MI_CACHE_RANGE_SEGMENTS * MI_SEGMENT_SIZE;
+  for (size_t done = from; done < size; done += step_max) {
+    const size_t step = (size - done < step_max ? size - done : step_max);
+    if (_mi_prim_resident(base + done, step, pages) != 0)
+      return;
+    for (size_t at = 0; at < step; at += MI_SEGMENT_SLICE_SIZE) {
+      if (mi_cache_pages_any(&pages[at / page_size], slice_pages)) {
+        const size_t slice = (done + at) / MI_SEGMENT_SLICE_SIZE;
+        map->bits[slice / 64] |= ((uint64_t)1 << (slice % 64));
+      }
+    }
   }
-  return score * (ptrdiff_t)page_size;
+}
+
+// Resident slices of the map in [from, to).
+static size_t mi_cache_resident_count(const mi_cache_resident_t* map, size_t from, size_t to) {
+  const size_t limit = MI_CACHE_RANGE_SEGMENTS * MI_SLICES_PER_SEGMENT;
+  if (to > limit)
+    to = limit;
+  size_t count = 0;
+  while (from < to) {
+    const size_t bit = from % 64;
+    const size_t n = (to - from < 64 - bit ? to - from : 64 - bit);
+    uint64_t word = map->bits[from / 64] >> bit;
+    if (n < 64)
+      word &= ((uint64_t)1 << n) - 1;
+    count += (size_t)__builtin_popcountll(word);
+    from += n;
+  }
+  return count;
+}
+
+// Appends the first `high_segments` segment sizes of `high` to `low`, which
+// holds `low_segments` (together at most MI_CACHE_RANGE_SEGMENTS).
+static void mi_cache_resident_append(mi_cache_resident_t* low, size_t low_segments,
+                                     const mi_cache_resident_t* high, size_t high_segments) {
+  memcpy(&low->bits[low_segments * MI_CACHE_SEGMENT_WORDS], high->bits,
+         high_segments * MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
+}
+
+// Drops `segments` segment sizes from the front of the map.
+static void mi_cache_resident_drop_front(mi_cache_resident_t* map, size_t segments) {
+  if (segments >= MI_CACHE_RANGE_SEGMENTS) {
+    memset(map, 0, sizeof(*map));
+    return;
+  }
+  const size_t words = segments * MI_CACHE_SEGMENT_WORDS;
+  const size_t kept = MI_CACHE_RANGE_SEGMENTS * MI_CACHE_SEGMENT_WORDS - words;
+  memmove(map->bits, &map->bits[words], kept * sizeof(uint64_t));
+  memset(&map->bits[kept], 0, words * sizeof(uint64_t));
+}
+
+// Clears the map from segment size `segments` on.
+static void mi_cache_resident_cut(mi_cache_resident_t* map, size_t segments) {
+  if (segments < MI_CACHE_RANGE_SEGMENTS)
+    memset(&map->bits[segments * MI_CACHE_SEGMENT_WORDS], 0,
+           (MI_CACHE_RANGE_SEGMENTS - segments) * MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
+}
+
+// The score of placing a segment that uses `size` of its `take` bytes at
+// `offset` in cached range `i`: resident bytes under the used part minus
+// resident bytes in the idle rest.
+static ptrdiff_t mi_cache_place_score(size_t i, size_t offset, size_t size, size_t take) {
+  const mi_cache_resident_t* map = &mi_cache_resident[i];
+  const size_t first = offset / MI_SEGMENT_SLICE_SIZE;
+  const size_t used_end = first + _mi_divide_up(size, MI_SEGMENT_SLICE_SIZE);
+  const size_t end = first + take / MI_SEGMENT_SLICE_SIZE;
+  const ptrdiff_t slices =
+      (ptrdiff_t)mi_cache_resident_count(map, first, used_end) - (ptrdiff_t)mi_cache_resident_count(map, used_end, end);
+  return slices * (ptrdiff_t)MI_SEGMENT_SLICE_SIZE;
 }
 
 // Take `take` bytes (whole segment sizes) of cached memory for a segment that
@@ -70,32 +145,25 @@ static ptrdiff_t mi_cache_place_score(const mi_cache_entry_t* entry, uint8_t* at
 // two pieces too small for the next huge block). The one chosen leaves the least
 // memory to be faulted in: the most resident bytes under the part the segment
 // uses, fewest resident bytes locked up idle in its tail (a huge block's segment
-// ends on a segment size); a place resident under all the segment uses and
-// nowhere else ends the search. Ties, as between purged ranges, go to the
-// smallest range, then the lowest address, then its start.
-// `*purged_at` tells when its memory was purged (0 if it was not).
+// ends on a segment size). Ties, as between purged ranges, go to the smallest
+// range, then the lowest address, then its start.
+// `*purged_at` tells when its memory was purged (0 if it was not); `resident`
+// receives the resident slices of its first segment size.
 void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs_t* purged_at,
-                            mi_stats_t* stats) {
+                            uint64_t resident[MI_SLICES_PER_SEGMENT / 64], mi_stats_t* stats) {
   if (mi_atomic_load_relaxed(&mi_cache_count) == 0)
     return NULL;
   size_t take = _mi_align_up(size, MI_SEGMENT_SIZE);
   _mi_prim_lock(&mi_cache_lock);
-  size_t fitting = 0;
-  for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++)
-    fitting += (mi_cache[i].base != NULL && mi_cache[i].size >= take ? (mi_cache[i].size > take ? 2 : 1) : 0);
   size_t best = MI_SEGMENT_CACHE_SIZE;
   size_t best_offset = 0;
   ptrdiff_t best_score = 0;
-  const ptrdiff_t perfect = (ptrdiff_t)_mi_align_up(size, _mi_os_page_size());
-  for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE && best_score < perfect; i++) {
+  for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
     const mi_cache_entry_t* entry = &mi_cache[i];
     if (entry->base == NULL || entry->size < take)
       continue;
     for (size_t offset = 0;; offset = entry->size - take) {
-      ptrdiff_t score = 0;
-      if (fitting > 1) { // the residency only decides between candidates
-        score = mi_cache_place_score(entry, (uint8_t*)entry->base + offset, size, take);
-      }
+      ptrdiff_t score = mi_cache_place_score(i, offset, size, take);
       if (best == MI_SEGMENT_CACHE_SIZE || score > best_score ||
           (score == best_score &&
            (entry->size < mi_cache[best].size ||
@@ -104,7 +172,7 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
         best_offset = offset;
         best_score = score;
       }
-      if (offset == entry->size - take || best_score >= perfect)
+      if (offset == entry->size - take)
         break;
     }
   }
@@ -115,6 +183,8 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
     found = *entry;
     found.base = (uint8_t*)entry->base + best_offset;
     found.size = take;
+    memcpy(resident, &mi_cache_resident[best].bits[mi_cache_segments(best_offset) * MI_CACHE_SEGMENT_WORDS],
+           MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
     whole = (entry->size == take);
     if (whole) {
       entry->base = NULL;
@@ -122,8 +192,12 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
     } else {
       // Entries and their pieces are whole segment sizes at segment-aligned
       // addresses (mappings are, see mi_segment_alloc), so the rest is too.
-      if (best_offset == 0)
+      if (best_offset == 0) {
         entry->base = (uint8_t*)entry->base + take;
+        mi_cache_resident_drop_front(&mi_cache_resident[best], mi_cache_segments(take));
+      } else {
+        mi_cache_resident_cut(&mi_cache_resident[best], mi_cache_segments(best_offset));
+      }
       entry->size -= take;
     }
   }
@@ -152,7 +226,12 @@ static void mi_cache_entry_join(mi_cache_entry_t* range, const mi_cache_entry_t*
   range->is_zero = (range->is_zero && other->is_zero);
 }
 
-bool _mi_segment_cache_push(void* base, size_t size, mi_msecs_t purge_delay, mi_stats_t* stats) {
+// Cache the mapping of a freed segment that used its first `used` bytes: in
+// its first segment size the slices set in `resident` (its dirty slices) hold
+// resident memory, the rest of `used` is taken as resident, and what lies past
+// `used` (the idle tail of a huge block's segment) is asked of the OS.
+bool _mi_segment_cache_push(void* base, size_t size, size_t used, const uint64_t* resident,
+                            mi_msecs_t purge_delay, mi_stats_t* stats) {
   // Every range is whole segment sizes at a segment-aligned address, so that
   // any end piece of it taken by _mi_segment_cache_pop is a segment.
   if (((uintptr_t)base & MI_SEGMENT_MASK) != 0 || (size & MI_SEGMENT_MASK) != 0)
@@ -161,24 +240,41 @@ bool _mi_segment_cache_push(void* base, size_t size, mi_msecs_t purge_delay, mi_
   mi_cache_entry_t evicted = {NULL, 0, 0, 0, false};
   mi_msecs_t now = _mi_clock_now();
   mi_cache_entry_t range = {base, size, now + expire_delay, 0, false};
+  mi_cache_resident_t range_map;
+  memset(&range_map, 0, sizeof(range_map));
+  const size_t used_slices = _mi_divide_up(used < size ? used : size, MI_SEGMENT_SLICE_SIZE);
+  for (size_t slice = 0; slice < used_slices && slice < MI_CACHE_RANGE_SEGMENTS * MI_SLICES_PER_SEGMENT; slice++) {
+    if (slice >= MI_SLICES_PER_SEGMENT || ((resident[slice / 64] >> (slice % 64)) & 1) != 0)
+      range_map.bits[slice / 64] |= ((uint64_t)1 << (slice % 64));
+  }
+  mi_cache_resident_query((uint8_t*)base, used_slices * MI_SEGMENT_SLICE_SIZE, size, &range_map);
   size_t joined = 0;
   _mi_prim_lock(&mi_cache_lock);
-  // Entries never touch each other except while the collector has one out, so
-  // a pass that joins nothing ends the search.
+  // Entries never touch each other except while the collector has one out (or
+  // where a join would exceed MI_CACHE_RANGE_SEGMENTS), so a pass that joins
+  // nothing ends the search.
   bool grew;
   do {
     grew = false;
     for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
       mi_cache_entry_t* entry = &mi_cache[i];
-      if (entry->base == NULL)
+      if (entry->base == NULL ||
+          mi_cache_segments(entry->size) + mi_cache_segments(range.size) > MI_CACHE_RANGE_SEGMENTS)
         continue;
-      if ((uint8_t*)entry->base + entry->size == (uint8_t*)range.base ||
-          (uint8_t*)range.base + range.size == (uint8_t*)entry->base) {
-        mi_cache_entry_join(&range, entry);
-        entry->base = NULL;
-        joined++;
-        grew = true;
+      if ((uint8_t*)range.base + range.size == (uint8_t*)entry->base) {
+        mi_cache_resident_append(&range_map, mi_cache_segments(range.size), &mi_cache_resident[i],
+                                 mi_cache_segments(entry->size));
+      } else if ((uint8_t*)entry->base + entry->size == (uint8_t*)range.base) {
+        mi_cache_resident_t* below = &mi_cache_resident[i];
+        mi_cache_resident_append(below, mi_cache_segments(entry->size), &range_map, mi_cache_segments(range.size));
+        range_map = *below;
+      } else {
+        continue;
       }
+      mi_cache_entry_join(&range, entry);
+      entry->base = NULL;
+      joined++;
+      grew = true;
     }
   } while (grew);
   if (joined > 0)
@@ -198,6 +294,7 @@ bool _mi_segment_cache_push(void* base, size_t size, mi_msecs_t purge_delay, mi_
   else
     mi_atomic_add_relaxed(&mi_cache_count, 1);
   mi_cache[slot] = range;
+  mi_cache_resident[slot] = range_map;
   _mi_prim_unlock(&mi_cache_lock);
   mi_stat_increase(stats->segments_cache, 1);
   if (joined > 0)
@@ -231,8 +328,10 @@ void _mi_segment_cache_collect(bool force, mi_stats_t* stats) {
     entry.is_zero = true;
     _mi_prim_lock(&mi_cache_lock);
     bool placed = (mi_cache[i].base == NULL);
-    if (placed)
+    if (placed) {
       mi_cache[i] = entry;
+      memset(&mi_cache_resident[i], 0, sizeof(mi_cache_resident[i]));
+    }
     _mi_prim_unlock(&mi_cache_lock);
     if (!placed) {
       // Someone pushed into the slot meanwhile.

@@ -290,9 +290,12 @@ void _mi_segment_purge_adopt(mi_segment_t* segment, mi_segments_tld_t* tld) {
   }
 }
 
-// Purge the segments whose delay has passed (all of them if `force`).
+// Purge the segments whose delay has passed (all of them if `force`), and
+// the cached mappings whose delay has passed (the cache is process-wide: only
+// an explicit forced collection purges all of it, see heap.c, not a thread
+// that exits).
 void _mi_segments_collect(bool force, mi_segments_tld_t* tld) {
-  _mi_segment_cache_collect(force, tld->stats);
+  _mi_segment_cache_collect(false, tld->stats);
   if (tld->purge_first == NULL)
     return;
   mi_msecs_t now = (force ? 0 : _mi_clock_now());
@@ -464,6 +467,7 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   size_t mapped = 0;
   mi_arena_id_t arena_id = 0;
   bool is_zero = true;
+  uint64_t cached_resident[MI_SLICES_PER_SEGMENT / 64] = {0};
   // Reserved arenas first, then the cache of freed segments, then the OS.
   mi_segment_t* segment = (mi_segment_t*)_mi_arena_alloc_aligned(
       segment_size, alignment, align_offset, req_arena_id, &arena_id, &is_zero, tld->stats);
@@ -473,7 +477,8 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   } else if (req_arena_id == 0) {
     if (align_offset == 0 && alignment == MI_SEGMENT_ALIGN) {
       mi_msecs_t purged_at = 0;
-      segment = (mi_segment_t*)_mi_segment_cache_pop(segment_size, &mapped, &is_zero, &purged_at, tld->stats);
+      segment = (mi_segment_t*)_mi_segment_cache_pop(segment_size, &mapped, &is_zero, &purged_at, cached_resident,
+                                                     tld->stats);
       base = segment;
       mi_purge_taken_again(purged_at);
     }
@@ -520,6 +525,10 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
     segment->page_map[i] = &segment->slices[0];
   }
   mi_bits_set(segment->dirty_mask, 0, info_slices, true);
+  // Memory left resident by the cached range's last user is dirty too (and
+  // goes back to the cache as resident, see mi_segment_free).
+  for (size_t i = 0; i < MI_SLICES_PER_SEGMENT / 64; i++)
+    segment->dirty_mask[i] |= cached_resident[i];
   mi_segment_owner_init(segment, _mi_thread_id());
 
   if (huge_size > 0) {
@@ -537,6 +546,13 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
     page->is_committed = 1;
     page->is_zero_init = is_zero;
     segment->used = 1;
+    // The block's slices in the first segment size are handed out: dirty.
+    size_t block_end = _mi_divide_up(segment_size, MI_SEGMENT_SLICE_SIZE);
+    if (block_end > MI_SLICES_PER_SEGMENT)
+      block_end = MI_SLICES_PER_SEGMENT;
+    if (page_offset / MI_SEGMENT_SLICE_SIZE < block_end)
+      mi_bits_set(segment->dirty_mask, page_offset / MI_SEGMENT_SLICE_SIZE,
+                  block_end - page_offset / MI_SEGMENT_SLICE_SIZE, true);
 #if MI_SECURE >= 2
     _mi_secure_page_guard(page, true);
 #endif
@@ -578,7 +594,8 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   if (segment->arena_id != 0)
     _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
   else if (segment->mem_base != (void*)segment ||
-           !_mi_segment_cache_push(segment->mem_base, segment->mem_size,
+           !_mi_segment_cache_push(segment->mem_base, segment->mem_size, segment->segment_size,
+                                   segment->dirty_mask,
                                    mi_purge_wait(MI_SLICES_PER_SEGMENT, _mi_clock_now()), tld->stats)) {
     _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
   }

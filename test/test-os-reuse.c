@@ -14,8 +14,10 @@ allocated next are split off its mapping, written again without faults. Two
 last phases check the segment cache's choices: two freed mappings that lie
 next to each other serve, joined, a block needing both; and of a cached range
 whose one end is resident and the other not, the resident end is taken; and
-the mapping of a freed over-aligned block serves as whole segments.
+the mapping of a freed over-aligned block serves as whole segments; and the
+residency of a range outlives a normal segment that used a little of it.
 -----------------------------------------------------------------------------*/
+#include <pthread.h>
 #include <sys/resource.h>
 #include "test-common.h"
 #include "mimalloc/types.h"
@@ -244,6 +246,57 @@ static void over_aligned_phase(void) {
   mi_free(huge);
 }
 
+// A thread whose first large block takes a new normal segment, cut from the
+// cache; the thread frees it and exits, and its segment goes back.
+static void* one_large_block(void* arg) {
+  char* p = (char*)mi_malloc(MI_TEST_MIB);
+  if (p != NULL)
+    memset(p, 7, MI_TEST_MIB);
+  *(uintptr_t*)arg = (p == NULL ? 0 : segment_of(p));
+  mi_free(p);
+  return NULL;
+}
+
+// A normal segment cut from a resident cached range uses little of it; when
+// it is freed, the memory it left untouched still counts as resident (the
+// cache hands its residency to the segment as dirty slices, and takes it back).
+// So the next huge block goes to that range, not to a less resident one.
+static void carried_phase(void) {
+  mi_collect(true);
+  const size_t a_size = MI_SEGMENT_SIZE - MI_SEGMENT_SIZE / 16;
+  const size_t b_size = MI_SEGMENT_SIZE / 2 + MI_SEGMENT_SIZE / 16;
+  char* a = (char*)mi_malloc(a_size);
+  char* b = (char*)mi_malloc(b_size);
+  CHECK(a != NULL && b != NULL);
+  if (a == NULL || b == NULL)
+    return;
+  memset(a, 1, a_size);
+  memset(b, 2, b_size);
+  uintptr_t a_segment = segment_of(a);
+  mi_free(a);
+  uintptr_t thread_segment = 0;
+  pthread_t thread;
+  CHECK(pthread_create(&thread, NULL, &one_large_block, &thread_segment) == 0);
+  pthread_join(thread, NULL);
+  mi_free(b);
+  if (thread_segment != a_segment) {
+    printf("test-os-reuse: the thread's segment is not the freed block's; carried phase skipped\n");
+    return;
+  }
+  const size_t c_size = MI_SEGMENT_SIZE - MI_SEGMENT_SIZE / 8;
+  char* c = (char*)mi_malloc(c_size);
+  CHECK(c != NULL);
+  if (c == NULL)
+    return;
+  CHECKF(segment_of(c) == a_segment, "a huge block went to %p, not to the more resident %p", (void*)c,
+         (void*)a_segment);
+  long faults = faults_writing(c, c_size, 8);
+  printf("test-os-reuse: carried: %ld minor faults for %zu pages written\n", faults, c_size / 4096);
+  CHECKF((size_t)faults * 20 < c_size / 4096, "%ld faults writing %zu pages of a resident range", faults,
+         c_size / 4096);
+  mi_free(c);
+}
+
 int main(void) {
   mi_option_set(mi_option_purge_delay, -1);
   mi_option_disable(mi_option_allow_thp);
@@ -255,5 +308,6 @@ int main(void) {
   joined_phase();
   resident_end_phase();
   over_aligned_phase();
+  carried_phase();
   return mi_test_summary("test-os-reuse");
 }

@@ -318,7 +318,7 @@ typedef struct mi_segment_s {
   // Purging of free spans (owner only).
   mi_msecs_t purge_expire;                          // when pending purges become due; 0 if none
   uint64_t purge_mask[MI_SLICES_PER_SEGMENT / 64];  // free slices whose memory may be returned
-  uint64_t dirty_mask[MI_SLICES_PER_SEGMENT / 64];  // slices written since mapped or last purged
+  uint64_t dirty_mask[MI_SLICES_PER_SEGMENT / 64];  // slices written since mapped or last purged (also a huge block's, and what a cached range held resident)
   uint64_t purged_mask[MI_SLICES_PER_SEGMENT / 64]; // slices purged and not in use since
   mi_msecs_t purged_at;                             // when the last purge ran; 0 if none did
   struct mi_segment_s* purge_next;                  // in the owner's list of segments with pending purges
