@@ -134,8 +134,8 @@ static ptrdiff_t mi_cache_place_score(size_t i, size_t offset, size_t size, size
   const size_t first = offset / MI_SEGMENT_SLICE_SIZE;
   const size_t used_end = first + _mi_divide_up(size, MI_SEGMENT_SLICE_SIZE);
   const size_t end = first + take / MI_SEGMENT_SLICE_SIZE;
-  const ptrdiff_t slices =
-      (ptrdiff_t)mi_cache_resident_count(map, first, used_end) - (ptrdiff_t)mi_cache_resident_count(map, used_end, end);
+  const ptrdiff_t slices = (ptrdiff_t)mi_cache_resident_count(map, first, used_end) -
+                           (ptrdiff_t)mi_cache_resident_count(map, used_end, end);
   return slices * (ptrdiff_t)MI_SEGMENT_SLICE_SIZE;
 }
 
@@ -243,7 +243,8 @@ bool _mi_segment_cache_push(void* base, size_t size, size_t used, const uint64_t
   mi_cache_resident_t range_map;
   memset(&range_map, 0, sizeof(range_map));
   const size_t used_slices = _mi_divide_up(used < size ? used : size, MI_SEGMENT_SLICE_SIZE);
-  for (size_t slice = 0; slice < used_slices && slice < MI_CACHE_RANGE_SEGMENTS * MI_SLICES_PER_SEGMENT; slice++) {
+  for (size_t slice = 0; slice < used_slices && slice < MI_CACHE_RANGE_SEGMENTS * MI_SLICES_PER_SEGMENT;
+       slice++) {
     if (slice >= MI_SLICES_PER_SEGMENT || ((resident[slice / 64] >> (slice % 64)) & 1) != 0)
       range_map.bits[slice / 64] |= ((uint64_t)1 << (slice % 64));
   }
@@ -266,7 +267,8 @@ bool _mi_segment_cache_push(void* base, size_t size, size_t used, const uint64_t
                                  mi_cache_segments(entry->size));
       } else if ((uint8_t*)entry->base + entry->size == (uint8_t*)range.base) {
         mi_cache_resident_t* below = &mi_cache_resident[i];
-        mi_cache_resident_append(below, mi_cache_segments(entry->size), &range_map, mi_cache_segments(range.size));
+        mi_cache_resident_append(below, mi_cache_segments(entry->size), &range_map,
+                                 mi_cache_segments(range.size));
         range_map = *below;
       } else {
         continue;

@@ -477,8 +477,8 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
   } else if (req_arena_id == 0) {
     if (align_offset == 0 && alignment == MI_SEGMENT_ALIGN) {
       mi_msecs_t purged_at = 0;
-      segment = (mi_segment_t*)_mi_segment_cache_pop(segment_size, &mapped, &is_zero, &purged_at, cached_resident,
-                                                     tld->stats);
+      segment = (mi_segment_t*)_mi_segment_cache_pop(segment_size, &mapped, &is_zero, &purged_at,
+                                                     cached_resident, tld->stats);
       base = segment;
       mi_purge_taken_again(purged_at);
     }
@@ -595,8 +595,8 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
     _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
   else if (segment->mem_base != (void*)segment ||
            !_mi_segment_cache_push(segment->mem_base, segment->mem_size, segment->segment_size,
-                                   segment->dirty_mask,
-                                   mi_purge_wait(MI_SLICES_PER_SEGMENT, _mi_clock_now()), tld->stats)) {
+                                   segment->dirty_mask, mi_purge_wait(MI_SLICES_PER_SEGMENT, _mi_clock_now()),
+                                   tld->stats)) {
     _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
   }
 }

@@ -315,10 +315,11 @@ typedef struct mi_segment_s {
   bool was_reclaimed;         // the owner took it from the abandoned set (counted in reclaim_count)
   bool is_zero_init;          // the OS memory was fresh (zeroed)
 
-  // Purging of free spans (owner only).
+  // Purging of free spans (owner only). dirty_mask also holds what a cached
+  // range left resident (see mi_segment_alloc).
   mi_msecs_t purge_expire;                          // when pending purges become due; 0 if none
   uint64_t purge_mask[MI_SLICES_PER_SEGMENT / 64];  // free slices whose memory may be returned
-  uint64_t dirty_mask[MI_SLICES_PER_SEGMENT / 64];  // slices written since mapped or last purged (also a huge block's, and what a cached range held resident)
+  uint64_t dirty_mask[MI_SLICES_PER_SEGMENT / 64];  // slices written since mapped or last purged
   uint64_t purged_mask[MI_SLICES_PER_SEGMENT / 64]; // slices purged and not in use since
   mi_msecs_t purged_at;                             // when the last purge ran; 0 if none did
   struct mi_segment_s* purge_next;                  // in the owner's list of segments with pending purges
