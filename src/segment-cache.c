@@ -183,8 +183,15 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
     found = *entry;
     found.base = (uint8_t*)entry->base + best_offset;
     found.size = take;
-    memcpy(resident, &mi_cache_resident[best].bits[mi_cache_segments(best_offset) * MI_CACHE_SEGMENT_WORDS],
-           MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
+    // The map covers the first MI_CACHE_RANGE_SEGMENTS segment sizes of a range
+    // (a longer one is a single mapping of a huge block); past them, nothing
+    // counts as resident.
+    const size_t first_segment = mi_cache_segments(best_offset);
+    if (first_segment < MI_CACHE_RANGE_SEGMENTS)
+      memcpy(resident, &mi_cache_resident[best].bits[first_segment * MI_CACHE_SEGMENT_WORDS],
+             MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
+    else
+      memset(resident, 0, MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
     whole = (entry->size == take);
     if (whole) {
       entry->base = NULL;
