@@ -26,8 +26,8 @@ static size_t mi_cache_count;                            // atomic: a hint read 
 // What of a cached range is resident: one bit per slice, set if a page of the
 // slice is, for the range's first MI_CACHE_RANGE_SEGMENTS segment sizes (ranges
 // join up to that length; the rest of a longer mapping counts as not
-// resident). Set when a mapping is pushed, from what its segment used (its
-// dirty slices, see mi_segment_free) and, for an idle tail, from the OS.
+// resident). Set when a mapping is pushed: a normal segment's from its dirty
+// slices (see mi_segment_free), a huge one's from the OS.
 // Nothing becomes resident while cached (nobody writes there), so the map
 // stays true through joins and pops until a purge clears it, and choosing a
 // place costs no system call; a segment cut from a range takes the map of its
@@ -58,17 +58,17 @@ static bool mi_cache_pages_any(const uint8_t* pages, size_t count) {
   return false;
 }
 
-// Marks in `map` the slices of [base + from, base + size) that the OS reports
-// resident (none where it cannot tell; `from` is a multiple of the slice
-// size). Asked in steps of a small page vector, without the lock.
-static void mi_cache_resident_query(uint8_t* base, size_t from, size_t size, mi_cache_resident_t* map) {
+// Marks in `map` the slices of [base, base + size) that the OS reports
+// resident (none where it cannot tell). Asked in steps of a small page
+// vector, without the lock.
+static void mi_cache_resident_query(uint8_t* base, size_t size, mi_cache_resident_t* map) {
   uint8_t pages[4096];
   const size_t page_size = _mi_os_page_size();
   const size_t slice_pages = (MI_SEGMENT_SLICE_SIZE > page_size ? MI_SEGMENT_SLICE_SIZE / page_size : 1);
   const size_t step_max = sizeof(pages) / slice_pages * slice_pages * page_size;
   if (size > MI_CACHE_RANGE_SEGMENTS * MI_SEGMENT_SIZE)
     size = MI_CACHE_RANGE_SEGMENTS * MI_SEGMENT_SIZE;
-  for (size_t done = from; done < size; done += step_max) {
+  for (size_t done = 0; done < size; done += step_max) {
     const size_t step = (size - done < step_max ? size - done : step_max);
     if (_mi_prim_resident(base + done, step, pages) != 0)
       return;
@@ -233,12 +233,12 @@ static void mi_cache_entry_join(mi_cache_entry_t* range, const mi_cache_entry_t*
   range->is_zero = (range->is_zero && other->is_zero);
 }
 
-// Cache the mapping of a freed segment that used its first `used` bytes: in
-// its first segment size the slices set in `resident` (its dirty slices) hold
-// resident memory, the rest of `used` is taken as resident, and what lies past
-// `used` (the idle tail of a huge block's segment) is asked of the OS.
-bool _mi_segment_cache_push(void* base, size_t size, size_t used, const uint64_t* resident,
-                            mi_msecs_t purge_delay, mi_stats_t* stats) {
+// Cache the mapping of a freed segment. For a normal segment (one segment
+// size), `resident` gives the slices that hold resident memory (its dirty
+// slices); for a huge one it is NULL, and the OS is asked (what a huge block's
+// program wrote is not known here).
+bool _mi_segment_cache_push(void* base, size_t size, const uint64_t* resident, mi_msecs_t purge_delay,
+                            mi_stats_t* stats) {
   // Every range is whole segment sizes at a segment-aligned address, so that
   // any end piece of it taken by _mi_segment_cache_pop is a segment.
   if (((uintptr_t)base & MI_SEGMENT_MASK) != 0 || (size & MI_SEGMENT_MASK) != 0)
@@ -249,13 +249,10 @@ bool _mi_segment_cache_push(void* base, size_t size, size_t used, const uint64_t
   mi_cache_entry_t range = {base, size, now + expire_delay, 0, false};
   mi_cache_resident_t range_map;
   memset(&range_map, 0, sizeof(range_map));
-  const size_t used_slices = _mi_divide_up(used < size ? used : size, MI_SEGMENT_SLICE_SIZE);
-  for (size_t slice = 0; slice < used_slices && slice < MI_CACHE_RANGE_SEGMENTS * MI_SLICES_PER_SEGMENT;
-       slice++) {
-    if (slice >= MI_SLICES_PER_SEGMENT || ((resident[slice / 64] >> (slice % 64)) & 1) != 0)
-      range_map.bits[slice / 64] |= ((uint64_t)1 << (slice % 64));
-  }
-  mi_cache_resident_query((uint8_t*)base, used_slices * MI_SEGMENT_SLICE_SIZE, size, &range_map);
+  if (resident != NULL && size == MI_SEGMENT_SIZE)
+    memcpy(range_map.bits, resident, MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
+  else
+    mi_cache_resident_query((uint8_t*)base, size, &range_map);
   size_t joined = 0;
   _mi_prim_lock(&mi_cache_lock);
   // Entries never touch each other except while the collector has one out (or

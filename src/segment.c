@@ -546,13 +546,6 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
     page->is_committed = 1;
     page->is_zero_init = is_zero;
     segment->used = 1;
-    // The block's slices in the first segment size are handed out: dirty.
-    size_t block_end = _mi_divide_up(segment_size, MI_SEGMENT_SLICE_SIZE);
-    if (block_end > MI_SLICES_PER_SEGMENT)
-      block_end = MI_SLICES_PER_SEGMENT;
-    if (page_offset / MI_SEGMENT_SLICE_SIZE < block_end)
-      mi_bits_set(segment->dirty_mask, page_offset / MI_SEGMENT_SLICE_SIZE,
-                  block_end - page_offset / MI_SEGMENT_SLICE_SIZE, true);
 #if MI_SECURE >= 2
     _mi_secure_page_guard(page, true);
 #endif
@@ -594,9 +587,9 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld) {
   if (segment->arena_id != 0)
     _mi_arena_free(segment->mem_base, segment->mem_size, segment->arena_id, tld->stats);
   else if (segment->mem_base != (void*)segment ||
-           !_mi_segment_cache_push(segment->mem_base, segment->mem_size, segment->segment_size,
-                                   segment->dirty_mask, mi_purge_wait(MI_SLICES_PER_SEGMENT, _mi_clock_now()),
-                                   tld->stats)) {
+           !_mi_segment_cache_push(segment->mem_base, segment->mem_size,
+                                   mi_segment_is_huge(segment) ? NULL : segment->dirty_mask,
+                                   mi_purge_wait(MI_SLICES_PER_SEGMENT, _mi_clock_now()), tld->stats)) {
     _mi_os_free(segment->mem_base, segment->mem_size, tld->stats);
   }
 }

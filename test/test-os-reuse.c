@@ -1,21 +1,23 @@
 /* ----------------------------------------------------------------------------
 Freed large memory is reused without being faulted in again.
 
-Two phases of SLOTS slots; each step frees the block of a random slot and
-allocates one of a new random size, then writes every byte of it: first
-4..16 MiB (large pages inside segments), then 17..31 MiB (huge blocks, each
-with a segment of its own, whose freed mappings must serve later blocks of
-other sizes). After a warm-up, the minor page faults of the measured steps
-are counted (getrusage) against the 4 KiB pages written. Purging and huge
-pages are off, so the count is deterministic and measures reuse only: a
-freed mapping that could not serve a request of another size shows up as
-faults. A first phase frees a huge block and checks that the normal segments
-allocated next are split off its mapping, written again without faults. Two
-last phases check the segment cache's choices: two freed mappings that lie
-next to each other serve, joined, a block needing both; and of a cached range
-whose one end is resident and the other not, the resident end is taken; and
-the mapping of a freed over-aligned block serves as whole segments; and the
-residency of a range outlives a normal segment that used a little of it.
+Sizes are in segment sizes (32 MiB on 64-bit, 8 MiB on 32-bit); the MiB
+below are 64-bit's. Two phases of SLOTS slots; each step frees the block of
+a random slot and allocates one of a new random size, then writes every byte
+of it: first 4..16 MiB (large pages inside segments), then 17..31 MiB (huge
+blocks, each with a segment of its own, whose freed mappings must serve
+later blocks of other sizes). After a warm-up, the minor page faults of the
+measured steps are counted (getrusage) against the 4 KiB pages written.
+Purging and huge pages are off, so the count is deterministic and measures
+reuse only: a freed mapping that could not serve a request of another size
+shows up as faults. A first phase frees a huge block and checks that the
+normal segments allocated next are split off its mapping, written again
+without faults. The last phases check the segment cache's choices: two freed
+mappings that lie next to each other serve, joined, a block needing both; of
+a cached range whose one end is resident and the other not, the resident
+end is taken; the mapping of a freed over-aligned block serves as whole
+segments; and the residency of a range outlives a normal segment that used
+a little of it.
 -----------------------------------------------------------------------------*/
 #include <pthread.h>
 #include <sys/resource.h>
@@ -83,7 +85,7 @@ static void churn_phase(const char* name, size_t min_size, size_t range, size_t 
 // first, while the process holds a single segment (which takes the first few
 // large blocks).
 static void split_phase(void) {
-  const size_t huge_size = 80u << 20; // a mapping of three segment sizes
+  const size_t huge_size = MI_SEGMENT_SIZE / 2 * 5; // a mapping of three segment sizes
   char* huge = (char*)mi_malloc(huge_size);
   CHECK(huge != NULL);
   if (huge == NULL)
@@ -91,7 +93,7 @@ static void split_phase(void) {
   memset(huge, 1, huge_size);
   mi_free(huge);
   enum { LARGE_COUNT = 9 };
-  const size_t large_size = 8u << 20;
+  const size_t large_size = MI_SEGMENT_SIZE / 4;
   char* large[LARGE_COUNT];
   size_t inside = 0;
   long inside_faults = 0;
@@ -196,6 +198,7 @@ static void resident_end_phase(void) {
   const size_t size = MI_SEGMENT_SIZE / 4 * 3;
   char* low = NULL;
   char* high = NULL;
+  mi_collect(true); // the pair comes from purged memory or fresh mappings: cold
   if (!adjacent_pair(size, &low, &high))
     return;
   mi_collect(true);
@@ -303,8 +306,10 @@ int main(void) {
   split_phase();
   // Limits: about twice what reuse leaves (spans and mappings first used for
   // a smaller block); mappings sized to their block fault about 2.5% here.
-  churn_phase("large", 4u << 20, 12u << 20, 25);
-  churn_phase("huge", 17u << 20, 14u << 20, 10);
+  // 32-bit segments hold one or two of the large blocks, so more spans are
+  // cut anew: 31 per mille measured there.
+  churn_phase("large", MI_SEGMENT_SIZE / 8, MI_SEGMENT_SIZE / 8 * 3, MI_INTPTR_SIZE == 4 ? 50 : 25);
+  churn_phase("huge", MI_SEGMENT_SIZE / 32 * 17, MI_SEGMENT_SIZE / 16 * 7, 10);
   joined_phase();
   resident_end_phase();
   over_aligned_phase();

@@ -133,8 +133,8 @@ void _mi_arenas_init(void); // reserve what the reserve_* options ask for (from 
 // segment-cache.c
 void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs_t* purged_at,
                             uint64_t resident[MI_SLICES_PER_SEGMENT / 64], mi_stats_t* stats);
-bool _mi_segment_cache_push(void* base, size_t size, size_t used, const uint64_t* resident,
-                            mi_msecs_t purge_delay, mi_stats_t* stats);
+bool _mi_segment_cache_push(void* base, size_t size, const uint64_t* resident, mi_msecs_t purge_delay,
+                            mi_stats_t* stats);
 void _mi_segment_cache_collect(bool force, mi_stats_t* stats);
 void _mi_segment_cache_lock_for_fork(void);
 void _mi_segment_cache_unlock_after_fork(void);
