@@ -60,12 +60,15 @@ static bool mi_cache_pages_any(const uint8_t* pages, size_t count) {
 
 // Marks in `map` the slices of [base, base + size) that the OS reports
 // resident (none where it cannot tell). Asked in steps of a small page
-// vector, without the lock.
+// vector, without the lock. A step is sized so that the vector holds a byte
+// per 4 KiB even where pages are larger: qemu-user emulating 64 KiB pages on
+// a 4 KiB host fills it per host page (the bits are then rough, the stack
+// intact).
 static void mi_cache_resident_query(uint8_t* base, size_t size, mi_cache_resident_t* map) {
   uint8_t pages[4096];
   const size_t page_size = _mi_os_page_size();
   const size_t slice_pages = (MI_SEGMENT_SLICE_SIZE > page_size ? MI_SEGMENT_SLICE_SIZE / page_size : 1);
-  const size_t step_max = sizeof(pages) / slice_pages * slice_pages * page_size;
+  const size_t step_max = sizeof(pages) * 4096; // a multiple of slices and of pages up to 16 MiB
   if (size > MI_CACHE_RANGE_SEGMENTS * MI_SEGMENT_SIZE)
     size = MI_CACHE_RANGE_SEGMENTS * MI_SEGMENT_SIZE;
   for (size_t done = 0; done < size; done += step_max) {
