@@ -10,14 +10,18 @@
 # then reduced runs of the other platforms (each: configure and build its
 # preset, then a subset of its tests, see run_platform below):
 #   aarch64  (cross gcc, tests under qemu-aarch64)  api subset + mt (scale 0.25)
+#            + the segment cache test (label cache)
+#   aarch64-64k  (the same, MI_DEBUG=2, 64 KiB pages: qemu -p 65536)
+#            api subset + mt (scale 0.25)
 #   i386     (gcc -m32, MI_DEBUG=2)                 api subset + mt (scale 0.25)
+#            + the segment cache test (label cache)
 #   musl     (musl-gcc)                             api + static override
 # Stops at the first failure with a non-zero exit status and prints a summary.
 #
 # Usage: scripts/check.sh [--quick] [--fresh] [--no-platforms]
 #   --quick         run only the release workflow (no asan step, no platforms)
 #   --fresh         reconfigure each build tree from scratch (cmake --fresh)
-#   --no-platforms  skip the aarch64, i386 and musl runs
+#   --no-platforms  skip the aarch64, aarch64-64k, i386 and musl runs
 # Logs go to build/logs/<preset>.log.
 set -euo pipefail
 
@@ -27,7 +31,7 @@ usage() {
 
 presets=(release debug debug-full tsan)
 asan_step=1
-platforms=(aarch64 i386 musl)
+platforms=(aarch64 aarch64-64k i386 musl)
 fresh=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -136,7 +140,7 @@ run_platform() {
 
 for platform in "${platforms[@]}"; do
   case "$platform" in
-    aarch64 | i386)
+    aarch64 | aarch64-64k | i386)
       run_platform "$platform" -E '^(test-api-(bins|realloc|random|arena)|mt-soak)$' ;;
     musl)
       run_platform musl ;;
