@@ -168,12 +168,25 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
 
 void _mi_os_free(void* base, size_t size, mi_stats_t* stats) { mi_os_munmap(base, size, stats); }
 
+// Move mapped pages to `to` (see _mi_prim_move): one mapping of `size` bytes fewer.
+bool _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stats) {
+  if (_mi_prim_move(from, size, to) != 0)
+    return false;
+  if (stats != NULL) {
+    mi_stat_decrease(stats->reserved, size);
+    mi_stat_decrease(stats->committed, size);
+  }
+  return true;
+}
+
 void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats) {
   if (size == 0)
     return;
   int err = _mi_prim_purge(addr, size);
   if (err != 0)
     _mi_warning_message("unable to purge %p of %zu bytes (error %d)\n", addr, size, err);
+  else
+    mi_track_mem_defined(addr, size); // it reads as zero now, whatever a block's free left it as
   if (stats != NULL) {
     mi_stat_counter_increase(stats->purge_calls, 1);
     mi_stat_counter_increase(stats->purged, size);

@@ -10,7 +10,9 @@ reused or evicted (the pusher gives the delay: purge_delay * arena_purge_mult,
 as for memory that mimalloc returns to its arenas, times the back-off in
 segment.c; never if purge_delay < 0). Cached mappings that touch are kept
 as one range: the OS maps segments next to each other, so memory freed beside
-memory freed earlier serves a later, larger request instead of fresh pages.
+memory freed earlier serves a later, larger request instead of fresh pages;
+where a new segment still finds no resident memory under it, resident memory
+at the end of another cached range is moved there (see mi_cache_fill_locked).
 The cache is process-wide and guarded by a lock; it is only touched when a
 segment is created or freed.
 -----------------------------------------------------------------------------*/
@@ -142,6 +144,93 @@ static ptrdiff_t mi_cache_place_score(size_t i, size_t offset, size_t size, size
   return slices * (ptrdiff_t)MI_SEGMENT_SLICE_SIZE;
 }
 
+// A segment cut from a range, or mapped fresh, may have no resident memory
+// under the part it uses while resident memory sits at an end of another
+// cached range: memory freed between memory still in use, or two resident
+// pieces too far apart for a block of two segment sizes. Such memory is moved
+// under the new segment, one segment size at a time (the OS moves the page
+// tables: nothing is copied or faulted in), and leaves the cache. A move drops
+// what was resident at its destination, so it is made only where it gains
+// MI_CACHE_FILL_MARGIN resident slices.
+#define MI_CACHE_FILL_MARGIN (MI_SLICES_PER_SEGMENT / 8)
+
+// Removes the first (`high` false) or last segment size of cached range `i`.
+static void mi_cache_entry_drop_end(size_t i, bool high, mi_stats_t* stats) {
+  mi_cache_entry_t* entry = &mi_cache[i];
+  if (entry->size == MI_SEGMENT_SIZE) {
+    entry->base = NULL;
+    mi_atomic_sub_relaxed(&mi_cache_count, 1);
+    mi_stat_decrease(stats->segments_cache, 1);
+    return;
+  }
+  entry->size -= MI_SEGMENT_SIZE;
+  if (high) {
+    mi_cache_resident_cut(&mi_cache_resident[i], mi_cache_segments(entry->size));
+  } else {
+    entry->base = (uint8_t*)entry->base + MI_SEGMENT_SIZE;
+    mi_cache_resident_drop_front(&mi_cache_resident[i], 1);
+  }
+}
+
+// Fills the segment sizes of [base, base + size) (`piece` maps what of them
+// is resident; NULL: nothing) from the ends of cached ranges; `resident`
+// receives the map of the first segment size if it moved, and `*is_zero`
+// turns false once anything moved (the memory holds what blocks left there).
+// Under the lock.
+static void mi_cache_fill_locked(uint8_t* base, size_t size, const mi_cache_resident_t* piece,
+                                 uint64_t resident[MI_CACHE_SEGMENT_WORDS], bool* is_zero,
+                                 mi_stats_t* stats) {
+  const size_t segments = _mi_divide_up(size, MI_SEGMENT_SIZE);
+  for (size_t at = 0; at < segments && at < MI_CACHE_RANGE_SEGMENTS; at++) {
+    const size_t first = at * MI_SLICES_PER_SEGMENT;
+    const size_t rest = size - at * MI_SEGMENT_SIZE;
+    const size_t used = _mi_divide_up(rest < MI_SEGMENT_SIZE ? rest : MI_SEGMENT_SIZE, MI_SEGMENT_SLICE_SIZE);
+    const size_t have =
+        (piece == NULL ? 0 : mi_cache_resident_count(piece, first, first + MI_SLICES_PER_SEGMENT));
+    size_t donor = MI_SEGMENT_CACHE_SIZE;
+    bool donor_high = false;
+    size_t donor_gain = MI_CACHE_FILL_MARGIN - 1;
+    for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
+      if (mi_cache[i].base == NULL)
+        continue;
+      const size_t last = mi_cache_segments(mi_cache[i].size) - 1;
+      for (size_t end = 0; end <= 1; end++) {
+        const size_t index = (end == 0 ? 0 : last);
+        if (index >= MI_CACHE_RANGE_SEGMENTS || (end == 1 && last == 0))
+          continue;
+        const size_t gives = mi_cache_resident_count(&mi_cache_resident[i], index * MI_SLICES_PER_SEGMENT,
+                                                     index * MI_SLICES_PER_SEGMENT + used);
+        if (gives > have && gives - have > donor_gain) {
+          donor = i;
+          donor_high = (end == 1);
+          donor_gain = gives - have;
+        }
+      }
+    }
+    if (donor == MI_SEGMENT_CACHE_SIZE)
+      continue;
+    const size_t index = (donor_high ? mi_cache_segments(mi_cache[donor].size) - 1 : 0);
+    uint8_t* from = (uint8_t*)mi_cache[donor].base + index * MI_SEGMENT_SIZE;
+    if (!_mi_os_move(from, MI_SEGMENT_SIZE, base + at * MI_SEGMENT_SIZE, stats))
+      break; // e.g. the range is split in several OS mappings: try no further
+    if (at == 0)
+      memcpy(resident, &mi_cache_resident[donor].bits[index * MI_CACHE_SEGMENT_WORDS],
+             MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
+    mi_cache_entry_drop_end(donor, donor_high, stats);
+    *is_zero = false;
+  }
+}
+
+// The same for a fresh mapping of `size` bytes at `base` (segment-aligned).
+void _mi_segment_cache_fill(void* base, size_t size, uint64_t resident[MI_SLICES_PER_SEGMENT / 64],
+                            bool* is_zero, mi_stats_t* stats) {
+  if (mi_atomic_load_relaxed(&mi_cache_count) == 0)
+    return;
+  _mi_prim_lock(&mi_cache_lock);
+  mi_cache_fill_locked((uint8_t*)base, size, NULL, resident, is_zero, stats);
+  _mi_prim_unlock(&mi_cache_lock);
+}
+
 // Take `take` bytes (whole segment sizes) of cached memory for a segment that
 // uses its first `size` bytes. The candidates are the two ends of every cached
 // range that is large enough (a piece from the middle would leave the range in
@@ -195,6 +284,9 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
              MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
     else
       memset(resident, 0, MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
+    // What of the piece is resident, for the fill below.
+    mi_cache_resident_t piece = mi_cache_resident[best];
+    mi_cache_resident_drop_front(&piece, first_segment);
     whole = (entry->size == take);
     if (whole) {
       entry->base = NULL;
@@ -210,6 +302,7 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
       }
       entry->size -= take;
     }
+    mi_cache_fill_locked((uint8_t*)found.base, size, &piece, resident, &found.is_zero, stats);
   }
   _mi_prim_unlock(&mi_cache_lock);
   if (found.base == NULL)

@@ -17,7 +17,9 @@ mappings that lie next to each other serve, joined, a block needing both; of
 a cached range whose one end is resident and the other not, the resident
 end is taken; the mapping of a freed over-aligned block serves as whole
 segments; and the residency of a range outlives a normal segment that used
-a little of it.
+a little of it; and a block that needs two segment sizes, for which only a
+single resident segment size lies free between two live ones, gets that
+memory moved under it (and reads as zero when zero-initialised).
 -----------------------------------------------------------------------------*/
 #include <pthread.h>
 #include <sys/resource.h>
@@ -300,6 +302,83 @@ static void carried_phase(void) {
   mi_free(c);
 }
 
+// Huge blocks of `size` (one segment size each) until the segments of three
+// lie next to each other; the others are freed. False if none of a few do.
+static bool consecutive_triple(size_t size, char* triple[3]) {
+  enum { TRIES = 12 };
+  char* blocks[TRIES] = {0};
+  bool found = false;
+  for (size_t i = 0; i < TRIES && !found; i++) {
+    blocks[i] = (char*)mi_malloc(size);
+    CHECK(blocks[i] != NULL);
+    if (blocks[i] == NULL)
+      break;
+    for (size_t j = 0; j <= i && !found; j++) {
+      // blocks[j] in the middle: look for the segments on either side.
+      char* below = NULL;
+      char* above = NULL;
+      for (size_t k = 0; k <= i; k++) {
+        if (segment_of(blocks[k]) + SEGMENT == segment_of(blocks[j]))
+          below = blocks[k];
+        if (segment_of(blocks[j]) + SEGMENT == segment_of(blocks[k]))
+          above = blocks[k];
+      }
+      if (below != NULL && above != NULL) {
+        triple[0] = below;
+        triple[1] = blocks[j];
+        triple[2] = above;
+        found = true;
+      }
+    }
+  }
+  for (size_t i = 0; i < TRIES; i++) {
+    if (blocks[i] != NULL &&
+        (!found || (blocks[i] != triple[0] && blocks[i] != triple[1] && blocks[i] != triple[2])))
+      mi_free(blocks[i]);
+  }
+  if (!found)
+    printf("test-os-reuse: no three huge mappings next to each other in %d; moved phase skipped\n", TRIES);
+  return found;
+}
+
+// A freed huge block's mapping, resident but between two live ones, is too
+// small for a block of two segment sizes; that block's first segment size
+// gets the resident memory moved under it instead of faulting fresh pages,
+// and a zero-initialised block reads as zero all the same.
+static void moved_phase(void) {
+  const size_t size = MI_SEGMENT_SIZE / 4 * 3;
+  char* triple[3] = {NULL, NULL, NULL};
+  mi_collect(true); // no other resident memory in the cache
+  if (!consecutive_triple(size, triple))
+    return;
+  mi_collect(true);
+  memset(triple[0], 12, size);
+  memset(triple[1], 9, size);
+  memset(triple[2], 13, size);
+  mi_free(triple[1]);
+  const size_t both = MI_SEGMENT_SIZE / 4 * 5; // needs two segment sizes
+  char* moved = (char*)mi_zalloc(both);
+  CHECK(moved != NULL);
+  if (moved == NULL)
+    return;
+  // What moved in held the freed block's bytes; the block must read as zero.
+  size_t nonzero = 0;
+  for (size_t i = 0; i < both; i += 512)
+    nonzero += (moved[i] != 0);
+  CHECKF(nonzero == 0, "%zu sampled bytes of a zero-initialised block are not zero", nonzero);
+  long faults = faults_writing(moved, size, 10);
+  printf("test-os-reuse: moved: %ld minor faults for %zu pages written\n", faults, size / 4096);
+  CHECKF((size_t)faults * 20 < size / 4096, "%ld faults writing %zu pages where resident memory was free",
+         faults, size / 4096);
+  // The block is usable to its end, and its neighbours are intact.
+  memset(moved, 11, both);
+  CHECK(triple[0][0] == 12 && triple[0][size - 1] == 12);
+  CHECK(triple[2][0] == 13 && triple[2][size - 1] == 13);
+  mi_free(moved);
+  mi_free(triple[0]);
+  mi_free(triple[2]);
+}
+
 int main(void) {
   mi_option_set(mi_option_purge_delay, -1);
   mi_option_disable(mi_option_allow_thp);
@@ -314,5 +393,6 @@ int main(void) {
   resident_end_phase();
   over_aligned_phase();
   carried_phase();
+  moved_phase();
   return mi_test_summary("test-os-reuse");
 }

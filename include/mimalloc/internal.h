@@ -115,6 +115,7 @@ size_t _mi_os_page_size(void);
 void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** base, size_t* mapped,
                            mi_stats_t* stats);
 void _mi_os_free(void* base, size_t size, mi_stats_t* stats);
+bool _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stats);
 void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats);
 void _mi_os_thp_consider(void* start, size_t size, bool one_block);
 #if MI_TESTING
@@ -135,6 +136,8 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
                             uint64_t resident[MI_SLICES_PER_SEGMENT / 64], mi_stats_t* stats);
 bool _mi_segment_cache_push(void* base, size_t size, const uint64_t* resident, mi_msecs_t purge_delay,
                             mi_stats_t* stats);
+void _mi_segment_cache_fill(void* base, size_t size, uint64_t resident[MI_SLICES_PER_SEGMENT / 64],
+                            bool* is_zero, mi_stats_t* stats);
 void _mi_segment_cache_collect(bool force, mi_stats_t* stats);
 void _mi_segment_cache_lock_for_fork(void);
 void _mi_segment_cache_unlock_after_fork(void);

@@ -39,6 +39,11 @@ void _mi_prim_thp_disable(void);
 // Which OS pages of the page-aligned range are in memory: bit 0 of one byte
 // per page in `pages`. Returns 0 or an errno.
 int _mi_prim_resident(void* addr, size_t size, uint8_t* pages);
+// Move the pages of [from, from + size) to `to` without copying or faulting
+// them (page-aligned; the ranges must not overlap). Whatever was mapped at
+// `to` is dropped, and `from` is left unmapped. Returns 0 or an errno (ENOTSUP
+// where the OS cannot; nothing moved on failure).
+int _mi_prim_move(void* from, size_t size, void* to);
 // Make whole OS pages inaccessible (`protect`) or read/write again. Returns 0 or an errno.
 int _mi_prim_protect(void* addr, size_t size, bool protect);
 

@@ -111,6 +111,20 @@ int _mi_prim_resident(void* addr, size_t size, uint8_t* pages) {
   return (mincore(addr, size, (unsigned char*)pages) == 0 ? 0 : errno);
 }
 
+int _mi_prim_move(void* from, size_t size, void* to) {
+#if defined(__linux__) && defined(SYS_mremap)
+  // The system call directly: mremap's declaration and flags need _GNU_SOURCE.
+  const long may_move = 1, fixed = 2; // MREMAP_MAYMOVE, MREMAP_FIXED
+  const long result = syscall(SYS_mremap, from, size, size, may_move | fixed, to);
+  return (result == -1 ? errno : 0);
+#else
+  (void)from;
+  (void)size;
+  (void)to;
+  return ENOTSUP;
+#endif
+}
+
 int _mi_prim_protect(void* addr, size_t size, bool protect) {
   return (mprotect(addr, size, protect ? PROT_NONE : (PROT_READ | PROT_WRITE)) == 0 ? 0 : errno);
 }
