@@ -154,29 +154,52 @@ static ptrdiff_t mi_cache_place_score(size_t i, size_t offset, size_t size, size
 // MI_CACHE_FILL_MARGIN resident slices.
 #define MI_CACHE_FILL_MARGIN (MI_SLICES_PER_SEGMENT / 8)
 
-// Removes the first (`high` false) or last segment size of cached range `i`.
-static void mi_cache_entry_drop_end(size_t i, bool high, mi_stats_t* stats) {
+// A free entry, or MI_SEGMENT_CACHE_SIZE if there is none. Under the lock.
+static size_t mi_cache_free_entry(void) {
+  for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
+    if (mi_cache[i].base == NULL)
+      return i;
+  }
+  return MI_SEGMENT_CACHE_SIZE;
+}
+
+// Removes segment size `index` of cached range `i`; one from the middle
+// leaves the part above it in entry `spare`.
+static void mi_cache_entry_remove(size_t i, size_t index, size_t spare, mi_stats_t* stats) {
   mi_cache_entry_t* entry = &mi_cache[i];
-  if (entry->size == MI_SEGMENT_SIZE) {
+  mi_cache_resident_t* map = &mi_cache_resident[i];
+  const size_t segments = mi_cache_segments(entry->size);
+  if (segments == 1) {
     entry->base = NULL;
     mi_atomic_sub_relaxed(&mi_cache_count, 1);
     mi_stat_decrease(stats->segments_cache, 1);
-    return;
-  }
-  entry->size -= MI_SEGMENT_SIZE;
-  if (high) {
-    mi_cache_resident_cut(&mi_cache_resident[i], mi_cache_segments(entry->size));
-  } else {
+  } else if (index == 0) {
     entry->base = (uint8_t*)entry->base + MI_SEGMENT_SIZE;
-    mi_cache_resident_drop_front(&mi_cache_resident[i], 1);
+    entry->size -= MI_SEGMENT_SIZE;
+    mi_cache_resident_drop_front(map, 1);
+  } else if (index == segments - 1) {
+    entry->size -= MI_SEGMENT_SIZE;
+    mi_cache_resident_cut(map, index);
+  } else {
+    mi_cache_entry_t* upper = &mi_cache[spare];
+    *upper = *entry;
+    upper->base = (uint8_t*)entry->base + (index + 1) * MI_SEGMENT_SIZE;
+    upper->size = entry->size - (index + 1) * MI_SEGMENT_SIZE;
+    mi_cache_resident[spare] = *map;
+    mi_cache_resident_drop_front(&mi_cache_resident[spare], index + 1);
+    entry->size = index * MI_SEGMENT_SIZE;
+    mi_cache_resident_cut(map, index);
+    mi_atomic_add_relaxed(&mi_cache_count, 1);
+    mi_stat_increase(stats->segments_cache, 1);
   }
 }
 
 // Fills the segment sizes of [base, base + size) (`piece` maps what of them
-// is resident; NULL: nothing) from the ends of cached ranges; `resident`
-// receives the map of the first segment size if it moved, and `*is_zero`
-// turns false once anything moved (the memory holds what blocks left there).
-// Under the lock.
+// is resident; NULL: nothing) from cached ranges (a segment size from the
+// middle of one only while an entry is free for the part above it; ends win
+// ties); `resident` receives the map of the first segment size if it moved,
+// and `*is_zero` turns false once anything moved (the memory holds what
+// blocks left there). Under the lock.
 static void mi_cache_fill_locked(uint8_t* base, size_t size, const mi_cache_resident_t* piece,
                                  uint64_t resident[MI_CACHE_SEGMENT_WORDS], bool* is_zero,
                                  mi_stats_t* stats) {
@@ -187,36 +210,38 @@ static void mi_cache_fill_locked(uint8_t* base, size_t size, const mi_cache_resi
     const size_t used = _mi_divide_up(rest < MI_SEGMENT_SIZE ? rest : MI_SEGMENT_SIZE, MI_SEGMENT_SLICE_SIZE);
     const size_t have =
         (piece == NULL ? 0 : mi_cache_resident_count(piece, first, first + MI_SLICES_PER_SEGMENT));
+    const size_t spare = mi_cache_free_entry();
     size_t donor = MI_SEGMENT_CACHE_SIZE;
-    bool donor_high = false;
+    size_t donor_index = 0;
     size_t donor_gain = MI_CACHE_FILL_MARGIN - 1;
     for (size_t i = 0; i < MI_SEGMENT_CACHE_SIZE; i++) {
       if (mi_cache[i].base == NULL)
         continue;
       const size_t last = mi_cache_segments(mi_cache[i].size) - 1;
-      for (size_t end = 0; end <= 1; end++) {
-        const size_t index = (end == 0 ? 0 : last);
-        if (index >= MI_CACHE_RANGE_SEGMENTS || (end == 1 && last == 0))
+      // The ends first, then the middle.
+      for (size_t k = 0; k <= last && k < MI_CACHE_RANGE_SEGMENTS; k++) {
+        const size_t index = (k == 0 ? 0 : k == 1 ? last : k - 1);
+        const bool middle = (index != 0 && index != last);
+        if (index >= MI_CACHE_RANGE_SEGMENTS || (middle && spare == MI_SEGMENT_CACHE_SIZE))
           continue;
         const size_t gives = mi_cache_resident_count(&mi_cache_resident[i], index * MI_SLICES_PER_SEGMENT,
                                                      index * MI_SLICES_PER_SEGMENT + used);
         if (gives > have && gives - have > donor_gain) {
           donor = i;
-          donor_high = (end == 1);
+          donor_index = index;
           donor_gain = gives - have;
         }
       }
     }
     if (donor == MI_SEGMENT_CACHE_SIZE)
       continue;
-    const size_t index = (donor_high ? mi_cache_segments(mi_cache[donor].size) - 1 : 0);
-    uint8_t* from = (uint8_t*)mi_cache[donor].base + index * MI_SEGMENT_SIZE;
+    uint8_t* from = (uint8_t*)mi_cache[donor].base + donor_index * MI_SEGMENT_SIZE;
     if (!_mi_os_move(from, MI_SEGMENT_SIZE, base + at * MI_SEGMENT_SIZE, stats))
       break; // e.g. the range is split in several OS mappings: try no further
     if (at == 0)
-      memcpy(resident, &mi_cache_resident[donor].bits[index * MI_CACHE_SEGMENT_WORDS],
+      memcpy(resident, &mi_cache_resident[donor].bits[donor_index * MI_CACHE_SEGMENT_WORDS],
              MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
-    mi_cache_entry_drop_end(donor, donor_high, stats);
+    mi_cache_entry_remove(donor, donor_index, spare, stats);
     *is_zero = false;
   }
 }

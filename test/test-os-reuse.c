@@ -19,7 +19,8 @@ end is taken; the mapping of a freed over-aligned block serves as whole
 segments; and the residency of a range outlives a normal segment that used
 a little of it; and a block that needs two segment sizes, for which only a
 single resident segment size lies free between two live ones, gets that
-memory moved under it (and reads as zero when zero-initialised).
+memory moved under it (and reads as zero when zero-initialised), as does a
+block that goes to an end of a cached range resident in its middle.
 -----------------------------------------------------------------------------*/
 #include <pthread.h>
 #include <sys/resource.h>
@@ -302,10 +303,11 @@ static void carried_phase(void) {
   mi_free(c);
 }
 
-// Huge blocks of `size` (one segment size each) until the segments of three
-// lie next to each other; the others are freed. False if none of a few do.
-static bool consecutive_triple(size_t size, char* triple[3]) {
-  enum { TRIES = 12 };
+// Huge blocks of `size` (one segment size each) until the segments of `count`
+// lie next to each other: run[0] lowest; the others are freed.
+// False if none of a few do.
+static bool consecutive_run(size_t size, size_t count, char* run[]) {
+  enum { TRIES = 16 };
   char* blocks[TRIES] = {0};
   bool found = false;
   for (size_t i = 0; i < TRIES && !found; i++) {
@@ -313,31 +315,31 @@ static bool consecutive_triple(size_t size, char* triple[3]) {
     CHECK(blocks[i] != NULL);
     if (blocks[i] == NULL)
       break;
-    for (size_t j = 0; j <= i && !found; j++) {
-      // blocks[j] in the middle: look for the segments on either side.
-      char* below = NULL;
-      char* above = NULL;
-      for (size_t k = 0; k <= i; k++) {
-        if (segment_of(blocks[k]) + SEGMENT == segment_of(blocks[j]))
-          below = blocks[k];
-        if (segment_of(blocks[j]) + SEGMENT == segment_of(blocks[k]))
-          above = blocks[k];
+    for (size_t low = 0; low <= i && !found; low++) {
+      size_t length = 0;
+      for (size_t n = 0; n < count; n++) {
+        run[n] = NULL;
+        for (size_t k = 0; k <= i; k++) {
+          if (segment_of(blocks[k]) == segment_of(blocks[low]) + n * SEGMENT)
+            run[n] = blocks[k];
+        }
+        if (run[n] == NULL)
+          break;
+        length++;
       }
-      if (below != NULL && above != NULL) {
-        triple[0] = below;
-        triple[1] = blocks[j];
-        triple[2] = above;
-        found = true;
-      }
+      found = (length == count);
     }
   }
   for (size_t i = 0; i < TRIES; i++) {
-    if (blocks[i] != NULL &&
-        (!found || (blocks[i] != triple[0] && blocks[i] != triple[1] && blocks[i] != triple[2])))
+    bool kept = false;
+    for (size_t n = 0; found && n < count; n++)
+      kept = kept || (blocks[i] == run[n]);
+    if (blocks[i] != NULL && !kept)
       mi_free(blocks[i]);
   }
   if (!found)
-    printf("test-os-reuse: no three huge mappings next to each other in %d; moved phase skipped\n", TRIES);
+    printf("test-os-reuse: no %zu huge mappings next to each other in %d; a moved phase is skipped\n", count,
+           TRIES);
   return found;
 }
 
@@ -349,7 +351,7 @@ static void moved_phase(void) {
   const size_t size = MI_SEGMENT_SIZE / 4 * 3;
   char* triple[3] = {NULL, NULL, NULL};
   mi_collect(true); // no other resident memory in the cache
-  if (!consecutive_triple(size, triple))
+  if (!consecutive_run(size, 3, triple))
     return;
   mi_collect(true);
   memset(triple[0], 12, size);
@@ -379,6 +381,43 @@ static void moved_phase(void) {
   mi_free(triple[2]);
 }
 
+// Four freed huge mappings next to each other (one cached range between two
+// live ones): the second is resident, the fourth a little. A new huge block
+// goes to the fourth, the range's warmer end, and the second's memory, now in
+// the middle of what is left ([first, second, third]), is moved under it.
+static void moved_middle_phase(void) {
+  const size_t size = MI_SEGMENT_SIZE / 4 * 3;
+  char* run[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+  mi_collect(true);
+  if (!consecutive_run(size, 6, run))
+    return;
+  mi_collect(true);
+  memset(run[2], 14, size);
+  memset(run[4], 15, size / 16);
+  for (size_t i = 1; i <= 4; i++)
+    mi_free(run[i]);
+  char* block = (char*)mi_malloc(size);
+  CHECK(block != NULL);
+  if (block == NULL)
+    return;
+  CHECKF(segment_of(block) == segment_of(run[4]), "a huge block went to %p, not to the warmer end %p",
+         (void*)segment_of(block), (void*)segment_of(run[4]));
+  long faults = faults_writing(block, size, 16);
+  printf("test-os-reuse: moved from the middle: %ld minor faults for %zu pages written\n", faults,
+         size / 4096);
+  CHECKF((size_t)faults * 20 < size / 4096, "%ld faults writing %zu pages where resident memory was free",
+         faults, size / 4096);
+  // What is left of the range still serves a block of two segment sizes.
+  char* both = (char*)mi_malloc(MI_SEGMENT_SIZE / 4 * 5);
+  CHECK(both != NULL);
+  if (both != NULL)
+    memset(both, 17, MI_SEGMENT_SIZE / 4 * 5);
+  mi_free(both);
+  mi_free(block);
+  mi_free(run[0]);
+  mi_free(run[5]);
+}
+
 int main(void) {
   mi_option_set(mi_option_purge_delay, -1);
   mi_option_disable(mi_option_allow_thp);
@@ -394,5 +433,6 @@ int main(void) {
   over_aligned_phase();
   carried_phase();
   moved_phase();
+  moved_middle_phase();
   return mi_test_summary("test-os-reuse");
 }
