@@ -243,6 +243,7 @@ static void mi_cache_fill_locked(uint8_t* base, size_t size, const mi_cache_resi
              MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
     mi_cache_entry_remove(donor, donor_index, spare, stats);
     *is_zero = false;
+    mi_test_count(MI_TEST_CACHE_MOVE);
   }
 }
 

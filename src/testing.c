@@ -80,6 +80,7 @@ void mi_test_counters_get(mi_test_counters_t* out) {
   out->segments_freed = mi_test_get(MI_TEST_SEGMENT_FREED);
   out->invalid_frees = mi_test_get(MI_TEST_INVALID_FREE);
   out->purge_backoffs = mi_test_get(MI_TEST_PURGE_BACKOFF);
+  out->cache_moves = mi_test_get(MI_TEST_CACHE_MOVE);
 }
 
 long mi_test_reclaim_all(void) {

@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------
-# Multithreaded ownership regression tests (reclaim, coalesce, huge, churn,
+# Multithreaded ownership regression tests (reclaim, coalesce, huge, cache, churn,
 # soak). They link the test variant of the library (MI_TESTING=1) for the
 # event counters of include/mimalloc/testing.h.
 #
@@ -20,6 +20,7 @@ mi_add_test(NAME mt-coalesce SOURCES test-mt-coalesce.c LIBS mimalloc-test LABEL
 mi_add_test(NAME mt-huge     SOURCES test-mt-huge.c     LIBS mimalloc-test LABELS mt huge     TIMEOUT 300)
 mi_add_test(NAME mt-churn    SOURCES test-mt-churn.c    LIBS mimalloc-test LABELS mt churn    TIMEOUT 300)
 # first argument: seconds to run
+mi_add_test(NAME mt-cache    SOURCES test-mt-cache.c    LIBS mimalloc-test LABELS mt cache    TIMEOUT 300)
 mi_add_test(NAME mt-soak     SOURCES test-mt-soak.c     LIBS mimalloc-test LABELS mt soak     TIMEOUT 300 ARGS 20)
 # Regression tests of issue 10: each one opens its race window deterministically
 # (barriers, the claim pause, or the allocator's test hooks).

@@ -290,6 +290,7 @@ typedef enum mi_test_event_e {
   MI_TEST_ABANDONED_NOW_INC,
   MI_TEST_ABANDONED_NOW_DEC,
   MI_TEST_PURGE_BACKOFF,
+  MI_TEST_CACHE_MOVE,
   MI_TEST_EVENT_COUNT
 } mi_test_event_t;
 void _mi_test_count(mi_test_event_t event);
