@@ -37,7 +37,7 @@ typedef struct mi_test_counters_s {
   long long segments_freed;         // segments returned to the OS or cache
   long long invalid_frees;          // frees of pointers this allocator did not hand out
   long long purge_backoffs;         // times the purge delays were doubled (purged memory taken again soon)
-  long long cache_moves; // segment sizes of resident cached memory moved under a new segment
+  long long cache_moves;            // segment sizes of resident cached memory moved under a new segment
 } mi_test_counters_t;
 
 // Copy the current counter values into `out`.
