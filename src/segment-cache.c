@@ -145,13 +145,15 @@ static ptrdiff_t mi_cache_place_score(size_t i, size_t offset, size_t size, size
 }
 
 // A segment cut from a range, or mapped fresh, may have no resident memory
-// under the part it uses while resident memory sits at an end of another
-// cached range: memory freed between memory still in use, or two resident
-// pieces too far apart for a block of two segment sizes. Such memory is moved
-// under the new segment, one segment size at a time (the OS moves the page
-// tables: nothing is copied or faulted in), and leaves the cache. A move drops
-// what was resident at its destination, so it is made only where it gains
-// MI_CACHE_FILL_MARGIN resident slices.
+// under the part it uses while resident memory sits elsewhere in the cache:
+// in the middle of a range whose ends are cold, or in two resident pieces too
+// far apart for a block of two segment sizes. Such memory is moved under the
+// new segment, one segment size at a time (the OS moves the page tables:
+// nothing is copied or faulted in), and leaves the cache. A move drops what
+// was resident at its destination, so it is made only where it gains
+// MI_CACHE_FILL_MARGIN resident slices. Only whole segment sizes move: every
+// moved piece stays an OS mapping of its own, so finer moves could pile up
+// mappings towards the system's limit in a long-running process.
 #define MI_CACHE_FILL_MARGIN (MI_SLICES_PER_SEGMENT / 8)
 
 // A free entry, or MI_SEGMENT_CACHE_SIZE if there is none. Under the lock.
