@@ -150,11 +150,13 @@ static ptrdiff_t mi_cache_place_score(size_t i, size_t offset, size_t size, size
 // far apart for a block of two segment sizes. Such memory is moved under the
 // new segment, one segment size at a time (the OS moves the page tables:
 // nothing is copied or faulted in), and leaves the cache. A move drops what
-// was resident at its destination, so it is made only where it gains
-// MI_CACHE_FILL_MARGIN resident slices. Only whole segment sizes move: every
+// was resident at its destination, so it is made only where it brings
+// MI_CACHE_FILL_MARGIN more resident slices than it drops (half a segment
+// size: with smaller gains the memory dropped was faulted in again later, and
+// the large-block benchmarks faulted more). Only whole segment sizes move: every
 // moved piece stays an OS mapping of its own, so finer moves could pile up
 // mappings towards the system's limit in a long-running process.
-#define MI_CACHE_FILL_MARGIN (MI_SLICES_PER_SEGMENT / 8)
+#define MI_CACHE_FILL_MARGIN (MI_SLICES_PER_SEGMENT / 2)
 
 // A free entry, or MI_SEGMENT_CACHE_SIZE if there is none. Under the lock.
 static size_t mi_cache_free_entry(void) {
