@@ -167,30 +167,32 @@ static size_t mi_cache_free_entry(void) {
   return MI_SEGMENT_CACHE_SIZE;
 }
 
-// Removes segment size `index` of cached range `i`; one from the middle
-// leaves the part above it in entry `spare`.
-static void mi_cache_entry_remove(size_t i, size_t index, size_t spare, mi_stats_t* stats) {
+// Removes `count` segment sizes from segment size `index` on of cached range
+// `i`; a piece from the middle leaves the part above it in entry `spare`.
+// Entries and their pieces are whole segment sizes at segment-aligned
+// addresses (mappings are, see mi_segment_alloc), so what stays is too.
+static void mi_cache_entry_remove(size_t i, size_t index, size_t count, size_t spare, mi_stats_t* stats) {
   mi_cache_entry_t* entry = &mi_cache[i];
   mi_cache_resident_t* map = &mi_cache_resident[i];
   const size_t segments = mi_cache_segments(entry->size);
-  if (segments == 1) {
+  if (count == segments) {
     entry->base = NULL;
     mi_atomic_sub_relaxed(&mi_cache_count, 1);
     mi_stat_decrease(stats->segments_cache, 1);
   } else if (index == 0) {
-    entry->base = (uint8_t*)entry->base + MI_SEGMENT_SIZE;
-    entry->size -= MI_SEGMENT_SIZE;
-    mi_cache_resident_drop_front(map, 1);
-  } else if (index == segments - 1) {
-    entry->size -= MI_SEGMENT_SIZE;
+    entry->base = (uint8_t*)entry->base + count * MI_SEGMENT_SIZE;
+    entry->size -= count * MI_SEGMENT_SIZE;
+    mi_cache_resident_drop_front(map, count);
+  } else if (index + count == segments) {
+    entry->size -= count * MI_SEGMENT_SIZE;
     mi_cache_resident_cut(map, index);
   } else {
     mi_cache_entry_t* upper = &mi_cache[spare];
     *upper = *entry;
-    upper->base = (uint8_t*)entry->base + (index + 1) * MI_SEGMENT_SIZE;
-    upper->size = entry->size - (index + 1) * MI_SEGMENT_SIZE;
+    upper->base = (uint8_t*)entry->base + (index + count) * MI_SEGMENT_SIZE;
+    upper->size = entry->size - (index + count) * MI_SEGMENT_SIZE;
     mi_cache_resident[spare] = *map;
-    mi_cache_resident_drop_front(&mi_cache_resident[spare], index + 1);
+    mi_cache_resident_drop_front(&mi_cache_resident[spare], index + count);
     entry->size = index * MI_SEGMENT_SIZE;
     mi_cache_resident_cut(map, index);
     mi_atomic_add_relaxed(&mi_cache_count, 1);
@@ -245,7 +247,7 @@ static void mi_cache_fill_locked(uint8_t* base, size_t size, const mi_cache_resi
     if (at == 0)
       memcpy(resident, &mi_cache_resident[donor].bits[donor_index * MI_CACHE_SEGMENT_WORDS],
              MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
-    mi_cache_entry_remove(donor, donor_index, spare, stats);
+    mi_cache_entry_remove(donor, donor_index, 1, spare, stats);
     *is_zero = false;
     mi_test_count(MI_TEST_CACHE_MOVE);
   }
@@ -299,7 +301,6 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
     }
   }
   mi_cache_entry_t found = {NULL, 0, 0, 0, false};
-  bool whole = false;
   if (best < MI_SEGMENT_CACHE_SIZE) {
     mi_cache_entry_t* entry = &mi_cache[best];
     found = *entry;
@@ -317,28 +318,13 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
     // What of the piece is resident, for the fill below.
     mi_cache_resident_t piece = mi_cache_resident[best];
     mi_cache_resident_drop_front(&piece, first_segment);
-    whole = (entry->size == take);
-    if (whole) {
-      entry->base = NULL;
-      mi_atomic_sub_relaxed(&mi_cache_count, 1);
-    } else {
-      // Entries and their pieces are whole segment sizes at segment-aligned
-      // addresses (mappings are, see mi_segment_alloc), so the rest is too.
-      if (best_offset == 0) {
-        entry->base = (uint8_t*)entry->base + take;
-        mi_cache_resident_drop_front(&mi_cache_resident[best], mi_cache_segments(take));
-      } else {
-        mi_cache_resident_cut(&mi_cache_resident[best], mi_cache_segments(best_offset));
-      }
-      entry->size -= take;
-    }
+    // An end piece: no spare entry is needed.
+    mi_cache_entry_remove(best, first_segment, mi_cache_segments(take), MI_SEGMENT_CACHE_SIZE, stats);
     mi_cache_fill_locked((uint8_t*)found.base, size, &piece, resident, &found.is_zero, stats);
   }
   _mi_prim_unlock(&mi_cache_lock);
   if (found.base == NULL)
     return NULL;
-  if (whole)
-    mi_stat_decrease(stats->segments_cache, 1);
   mi_assert_internal(((uintptr_t)found.base & MI_SEGMENT_MASK) == 0);
   *mapped = found.size;
   *is_zero = found.is_zero;

@@ -491,10 +491,10 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
       segment =
           (mi_segment_t*)_mi_os_alloc_aligned(map_size, alignment, align_offset, &base, &mapped, tld->stats);
       is_zero = true;
-      // Resident memory left at the ends of cached ranges moves in rather than
-      // fresh pages being faulted (not under an over-aligned block's header,
-      // which uses one slice of its segment size).
-      if (segment != NULL && align_offset == 0 && base == (void*)segment)
+      // Resident cached memory moves in rather than fresh pages being faulted
+      // (not under an over-aligned block's header, which uses one slice of its
+      // segment size).
+      if (segment != NULL && align_offset == 0)
         _mi_segment_cache_fill(segment, segment_size, cached_resident, &is_zero, tld->stats);
     }
     if (segment != NULL)

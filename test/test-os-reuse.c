@@ -129,10 +129,11 @@ static void split_phase(void) {
 // The segment of a block (a huge block starts just past its segment's header).
 static uintptr_t segment_of(const void* p) { return ((uintptr_t)p - 1) & ~(SEGMENT - 1); }
 
-// Huge blocks of `size` (one segment size each) until the segments of two lie
-// next to each other; the others are freed. False if none of a few do.
-static bool adjacent_pair(size_t size, char** low, char** high) {
-  enum { TRIES = 8 };
+// Huge blocks of `size` (one segment size each) until the segments of `count`
+// lie next to each other: run[0] lowest; the others are freed.
+// False if none of a few do.
+static bool consecutive_run(size_t size, size_t count, char* run[]) {
+  enum { TRIES = 16 };
   char* blocks[TRIES] = {0};
   bool found = false;
   for (size_t i = 0; i < TRIES && !found; i++) {
@@ -140,22 +141,31 @@ static bool adjacent_pair(size_t size, char** low, char** high) {
     CHECK(blocks[i] != NULL);
     if (blocks[i] == NULL)
       break;
-    for (size_t j = 0; j < i && !found; j++) {
-      if (segment_of(blocks[i]) + SEGMENT == segment_of(blocks[j]) ||
-          segment_of(blocks[j]) + SEGMENT == segment_of(blocks[i])) {
-        bool i_low = segment_of(blocks[i]) < segment_of(blocks[j]);
-        *low = (i_low ? blocks[i] : blocks[j]);
-        *high = (i_low ? blocks[j] : blocks[i]);
-        found = true;
+    for (size_t low = 0; low <= i && !found; low++) {
+      size_t length = 0;
+      for (size_t n = 0; n < count; n++) {
+        run[n] = NULL;
+        for (size_t k = 0; k <= i; k++) {
+          if (segment_of(blocks[k]) == segment_of(blocks[low]) + n * SEGMENT)
+            run[n] = blocks[k];
+        }
+        if (run[n] == NULL)
+          break;
+        length++;
       }
+      found = (length == count);
     }
   }
   for (size_t i = 0; i < TRIES; i++) {
-    if (blocks[i] != NULL && (!found || (blocks[i] != *low && blocks[i] != *high)))
+    bool kept = false;
+    for (size_t n = 0; found && n < count; n++)
+      kept = kept || (blocks[i] == run[n]);
+    if (blocks[i] != NULL && !kept)
       mi_free(blocks[i]);
   }
   if (!found)
-    printf("test-os-reuse: no two huge mappings next to each other in %d; cache phases skipped\n", TRIES);
+    printf("test-os-reuse: no %zu huge mappings next to each other in %d; a cache phase is skipped\n", count,
+           TRIES);
   return found;
 }
 
@@ -170,10 +180,11 @@ static long faults_writing(char* p, size_t size, int value) {
 // that needs two segment sizes, and it is written without faults.
 static void joined_phase(void) {
   const size_t size = MI_SEGMENT_SIZE / 4 * 3; // huge, in one segment size
-  char* low = NULL;
-  char* high = NULL;
-  if (!adjacent_pair(size, &low, &high))
+  char* pair[2] = {NULL, NULL};
+  if (!consecutive_run(size, 2, pair))
     return;
+  char* low = pair[0];
+  char* high = pair[1];
   mi_collect(true); // the rest of the cache is purged: no resident memory to prefer there
   memset(low, 1, size);
   memset(high, 2, size);
@@ -199,11 +210,12 @@ static void joined_phase(void) {
 // segment takes the upper end.
 static void resident_end_phase(void) {
   const size_t size = MI_SEGMENT_SIZE / 4 * 3;
-  char* low = NULL;
-  char* high = NULL;
+  char* pair[2] = {NULL, NULL};
   mi_collect(true); // the pair comes from purged memory or fresh mappings: cold
-  if (!adjacent_pair(size, &low, &high))
+  if (!consecutive_run(size, 2, pair))
     return;
+  char* low = pair[0];
+  char* high = pair[1];
   mi_collect(true);
   memset(high, 2, size); // `low` stays untouched but for its header
   uintptr_t resident = segment_of(high);
@@ -301,46 +313,6 @@ static void carried_phase(void) {
   CHECKF((size_t)faults * 20 < c_size / 4096, "%ld faults writing %zu pages of a resident range", faults,
          c_size / 4096);
   mi_free(c);
-}
-
-// Huge blocks of `size` (one segment size each) until the segments of `count`
-// lie next to each other: run[0] lowest; the others are freed.
-// False if none of a few do.
-static bool consecutive_run(size_t size, size_t count, char* run[]) {
-  enum { TRIES = 16 };
-  char* blocks[TRIES] = {0};
-  bool found = false;
-  for (size_t i = 0; i < TRIES && !found; i++) {
-    blocks[i] = (char*)mi_malloc(size);
-    CHECK(blocks[i] != NULL);
-    if (blocks[i] == NULL)
-      break;
-    for (size_t low = 0; low <= i && !found; low++) {
-      size_t length = 0;
-      for (size_t n = 0; n < count; n++) {
-        run[n] = NULL;
-        for (size_t k = 0; k <= i; k++) {
-          if (segment_of(blocks[k]) == segment_of(blocks[low]) + n * SEGMENT)
-            run[n] = blocks[k];
-        }
-        if (run[n] == NULL)
-          break;
-        length++;
-      }
-      found = (length == count);
-    }
-  }
-  for (size_t i = 0; i < TRIES; i++) {
-    bool kept = false;
-    for (size_t n = 0; found && n < count; n++)
-      kept = kept || (blocks[i] == run[n]);
-    if (blocks[i] != NULL && !kept)
-      mi_free(blocks[i]);
-  }
-  if (!found)
-    printf("test-os-reuse: no %zu huge mappings next to each other in %d; a moved phase is skipped\n", count,
-           TRIES);
-  return found;
 }
 
 // A freed huge block's mapping, resident but between two live ones, is too
