@@ -162,7 +162,8 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
 }
 
 void _mi_free_generic(mi_segment_t* segment, mi_page_t* page, bool is_local, void* p) {
-  mi_block_t* block = (mi_page_has_aligned(page) ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p);
+  const bool aligned = (is_local ? mi_page_has_aligned(page) : mi_page_has_aligned_remote(segment, page));
+  mi_block_t* block = (aligned ? _mi_page_ptr_unalign(page, p) : (mi_block_t*)p);
 #if MI_GUARDED
   if (mi_unlikely(page->is_guarded != MI_GUARD_NONE) && _mi_page_guard_free(page, block, is_local))
     return;

@@ -12,6 +12,7 @@
 #   test-api-errors   impossible requests: NULL with errno ENOMEM, blocks left intact
 #   test-api-misc     NULL/zero-size cases, strdup/strndup, realpath, version, 1 GiB
 #   test-api-usize    the 2.2.7 mi_u* functions: reported usable sizes, zeroing, failures
+#   test-api-aligned-remote  blocks at interior aligned addresses freed by another thread
 #
 # Together they take well under a minute in a release build; the timeouts
 # leave room for sanitizer and debug builds.
@@ -31,6 +32,7 @@ set(mi_api_tests
   "errors:60"
   "misc:60"
   "usize:120"
+  "aligned-remote:120"
 )
 
 foreach(mi_api_entry IN LISTS mi_api_tests)

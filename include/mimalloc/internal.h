@@ -449,9 +449,17 @@ static inline void mi_page_set_in_full(mi_page_t* page, bool in_full) { page->fl
 static inline bool mi_page_has_aligned(const mi_page_t* page) {
   return (mi_atomic_load_relaxed(&((mi_page_t*)page)->flags.x.has_aligned) != 0);
 }
+// Whether a block of `page` (in `segment`) freed by another thread may be at an interior address.
+static inline bool mi_page_has_aligned_remote(const mi_segment_t* segment, const mi_page_t* page) {
+  return (mi_atomic_load_relaxed(&((mi_segment_t*)segment)->has_aligned) != 0 && mi_page_has_aligned(page));
+}
 static inline void mi_page_set_has_aligned(mi_page_t* page) {
-  if (!mi_page_has_aligned(page))
-    mi_atomic_store_relaxed(&page->flags.x.has_aligned, 1);
+  if (mi_page_has_aligned(page))
+    return;
+  mi_segment_t* const segment = _mi_page_segment(page);
+  if (mi_atomic_load_relaxed(&segment->has_aligned) == 0)
+    mi_atomic_store_relaxed(&segment->has_aligned, 1);
+  mi_atomic_store_relaxed(&page->flags.x.has_aligned, 1);
 }
 
 // Queue kinds are told apart by their block size field.
