@@ -12,7 +12,7 @@ segment.c; never if purge_delay < 0). Cached mappings that touch are kept
 as one range: the OS maps segments next to each other, so memory freed beside
 memory freed earlier serves a later, larger request instead of fresh pages;
 where a new segment still finds no resident memory under it, resident memory
-at the end of another cached range is moved there (see mi_cache_fill_locked).
+at the end of another cached range is moved there (see mi_cache_fill).
 The cache is process-wide and guarded by a lock; it is only touched when a
 segment is created or freed.
 -----------------------------------------------------------------------------*/
@@ -205,10 +205,11 @@ static void mi_cache_entry_remove(size_t i, size_t index, size_t count, size_t s
 // middle of one only while an entry is free for the part above it; ends win
 // ties); `resident` receives the map of the first segment size if it moved,
 // and `*is_zero` turns false once anything moved (the memory holds what
-// blocks left there). Under the lock.
-static void mi_cache_fill_locked(uint8_t* base, size_t size, const mi_cache_resident_t* piece,
-                                 uint64_t resident[MI_CACHE_SEGMENT_WORDS], bool* is_zero,
-                                 mi_stats_t* stats) {
+// blocks left there). The caller owns [base, base + size) and does not hold
+// the lock: each donor leaves the cache under the lock, and is moved after
+// the lock is released (a move takes tens of microseconds), as purges are.
+static void mi_cache_fill(uint8_t* base, size_t size, const mi_cache_resident_t* piece,
+                          uint64_t resident[MI_CACHE_SEGMENT_WORDS], bool* is_zero, mi_stats_t* stats) {
   const size_t segments = _mi_divide_up(size, MI_SEGMENT_SIZE);
   for (size_t at = 0; at < segments && at < MI_CACHE_RANGE_SEGMENTS; at++) {
     const size_t first = at * MI_SLICES_PER_SEGMENT;
@@ -216,6 +217,7 @@ static void mi_cache_fill_locked(uint8_t* base, size_t size, const mi_cache_resi
     const size_t used = _mi_divide_up(rest < MI_SEGMENT_SIZE ? rest : MI_SEGMENT_SIZE, MI_SEGMENT_SLICE_SIZE);
     const size_t have =
         (piece == NULL ? 0 : mi_cache_resident_count(piece, first, first + MI_SLICES_PER_SEGMENT));
+    _mi_prim_lock(&mi_cache_lock);
     const size_t spare = mi_cache_free_entry();
     size_t donor = MI_SEGMENT_CACHE_SIZE;
     size_t donor_index = 0;
@@ -239,16 +241,24 @@ static void mi_cache_fill_locked(uint8_t* base, size_t size, const mi_cache_resi
         }
       }
     }
-    if (donor == MI_SEGMENT_CACHE_SIZE)
+    if (donor == MI_SEGMENT_CACHE_SIZE) {
+      _mi_prim_unlock(&mi_cache_lock);
       continue;
+    }
     uint8_t* from = (uint8_t*)mi_cache[donor].base + donor_index * MI_SEGMENT_SIZE;
-    if (!_mi_os_move(from, MI_SEGMENT_SIZE, base + at * MI_SEGMENT_SIZE, stats))
-      break; // e.g. the range is split in several OS mappings: try no further
-    if (at == 0)
-      memcpy(resident, &mi_cache_resident[donor].bits[donor_index * MI_CACHE_SEGMENT_WORDS],
-             MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
+    uint64_t moved[MI_CACHE_SEGMENT_WORDS];
+    memcpy(moved, &mi_cache_resident[donor].bits[donor_index * MI_CACHE_SEGMENT_WORDS], sizeof(moved));
     mi_cache_entry_remove(donor, donor_index, 1, spare, stats);
+    _mi_prim_unlock(&mi_cache_lock);
+    if (!_mi_os_move(from, MI_SEGMENT_SIZE, base + at * MI_SEGMENT_SIZE, stats)) {
+      // E.g. the range is split in several OS mappings: the donor, out of the
+      // cache now, goes back to the OS, and nothing more is tried.
+      _mi_os_free(from, MI_SEGMENT_SIZE, stats);
+      break;
+    }
     *is_zero = false;
+    if (at == 0)
+      memcpy(resident, moved, sizeof(moved));
     mi_test_count(MI_TEST_CACHE_MOVE);
   }
 }
@@ -258,9 +268,7 @@ void _mi_segment_cache_fill(void* base, size_t size, uint64_t resident[MI_SLICES
                             bool* is_zero, mi_stats_t* stats) {
   if (mi_atomic_load_relaxed(&mi_cache_count) == 0)
     return;
-  _mi_prim_lock(&mi_cache_lock);
-  mi_cache_fill_locked((uint8_t*)base, size, NULL, resident, is_zero, stats);
-  _mi_prim_unlock(&mi_cache_lock);
+  mi_cache_fill((uint8_t*)base, size, NULL, resident, is_zero, stats);
 }
 
 // Take `take` bytes (whole segment sizes) of cached memory for a segment that
@@ -301,6 +309,7 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
     }
   }
   mi_cache_entry_t found = {NULL, 0, 0, 0, false};
+  mi_cache_resident_t piece;
   if (best < MI_SEGMENT_CACHE_SIZE) {
     mi_cache_entry_t* entry = &mi_cache[best];
     found = *entry;
@@ -316,15 +325,15 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
     else
       memset(resident, 0, MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
     // What of the piece is resident, for the fill below.
-    mi_cache_resident_t piece = mi_cache_resident[best];
+    piece = mi_cache_resident[best];
     mi_cache_resident_drop_front(&piece, first_segment);
     // An end piece: no spare entry is needed.
     mi_cache_entry_remove(best, first_segment, mi_cache_segments(take), MI_SEGMENT_CACHE_SIZE, stats);
-    mi_cache_fill_locked((uint8_t*)found.base, size, &piece, resident, &found.is_zero, stats);
   }
   _mi_prim_unlock(&mi_cache_lock);
   if (found.base == NULL)
     return NULL;
+  mi_cache_fill((uint8_t*)found.base, size, &piece, resident, &found.is_zero, stats);
   mi_assert_internal(((uintptr_t)found.base & MI_SEGMENT_MASK) == 0);
   *mapped = found.size;
   *is_zero = found.is_zero;
