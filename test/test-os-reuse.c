@@ -20,7 +20,8 @@ segments; and the residency of a range outlives a normal segment that used
 a little of it; and a block that needs two segment sizes, for which only a
 single resident segment size lies free between two live ones, gets that
 memory moved under it (and reads as zero when zero-initialised), as does a
-block that goes to an end of a cached range resident in its middle.
+block that goes to an end of a cached range resident in its middle; where
+the freed memory is barely resident, nothing is moved.
 -----------------------------------------------------------------------------*/
 #include <pthread.h>
 #include <sys/resource.h>
@@ -390,6 +391,40 @@ static void moved_middle_phase(void) {
   mi_free(run[5]);
 }
 
+// The same geometry, but the freed mapping between the two live ones holds
+// only a sixteenth of a segment size written: a move would gain less than it
+// is worth (half a segment size), so none is made, and the block needing two
+// segment sizes does not show the freed block's bytes.
+static void small_gain_phase(void) {
+  const size_t size = MI_SEGMENT_SIZE / 4 * 3;
+  const size_t written = MI_SEGMENT_SIZE / 16;
+  char* triple[3] = {NULL, NULL, NULL};
+  mi_collect(true);
+  if (!consecutive_run(size, 3, triple))
+    return;
+  mi_collect(true);
+  const uintptr_t offset = (uintptr_t)triple[1] - segment_of(triple[1]);
+  memset(triple[1], 18, written);
+  mi_free(triple[1]);
+  const size_t both = MI_SEGMENT_SIZE / 4 * 5;
+  char* block = (char*)mi_malloc(both);
+  CHECK(block != NULL);
+  if (block == NULL)
+    return;
+  // Where the freed block's bytes would lie had its memory moved under this block.
+  char* from = (char*)(segment_of(block) + offset);
+  size_t shown = 0;
+  for (size_t i = 0; i < written; i += 4096) {
+    if (from + i >= block && from + i < block + both)
+      shown += (from[i] == 18);
+  }
+  CHECKF(shown == 0, "%zu pages of a freed block with %zu bytes written moved under a new block", shown,
+         written);
+  mi_free(block);
+  mi_free(triple[0]);
+  mi_free(triple[2]);
+}
+
 int main(void) {
   mi_option_set(mi_option_purge_delay, -1);
   mi_option_disable(mi_option_allow_thp);
@@ -406,5 +441,6 @@ int main(void) {
   carried_phase();
   moved_phase();
   moved_middle_phase();
+  small_gain_phase();
   return mi_test_summary("test-os-reuse");
 }
