@@ -128,6 +128,7 @@ static mi_decl_noinline void mi_free_block_remote(mi_segment_t* segment, mi_page
     } else {
       mi_block_set_next(block, mi_tf_block(tfree));
       tfreex = mi_tf_set_block(tfree, block);
+      mi_test_point(MI_TEST_POINT_REMOTE_FREE_PUSH, page);
     }
     // Release pairs with the acquire CAS in mi_page_thread_free_collect (the
     // owner sees our `next` write) and in _mi_page_try_use_delayed_free;

@@ -64,6 +64,10 @@ typedef enum mi_test_point_e {
   // A remote free into a page that is not full: after pushing the block onto
   // the page's thread-free list, before adding it to the page's count.
   MI_TEST_POINT_REMOTE_FREE_COUNT,
+  // A remote free into a page that is not full: after reading the page's
+  // thread-free list and linking the block to it, before the push (a CAS
+  // that fails, and is retried, if the list changed meanwhile).
+  MI_TEST_POINT_REMOTE_FREE_PUSH,
 } mi_test_point_t;
 typedef void(mi_test_hook_fun)(mi_test_point_t point, const void* page);
 
