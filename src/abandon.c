@@ -160,6 +160,7 @@ void _mi_segment_abandon(mi_segment_t* segment, mi_segments_tld_t* tld) {
   mi_assert_internal(segment->used == segment->abandoned);
   mi_assert_internal(segment->used > 0);
   _mi_segment_slices_check(segment);
+  mi_test_point(MI_TEST_POINT_ABANDON, segment);
   _mi_segment_span_queues_remove(segment, tld);
   _mi_segment_purge_release(segment, tld); // pending purges stay with the segment
   segment->reclaim_scan = false;

@@ -84,6 +84,24 @@ void _mi_segment_span_queues_insert(mi_segment_t* segment, mi_segments_tld_t* tl
   }
 }
 
+// Whether every free span of `segment` is in its span queue of `tld` (the
+// queues' invariant for an owned segment; checked by tests).
+bool _mi_segment_spans_queued(const mi_segment_t* segment, mi_segments_tld_t* tld) {
+  if (mi_segment_is_huge(segment))
+    return true;
+  for (mi_slice_t* s = (mi_slice_t*)&segment->slices[segment->segment_info_slices]; s != NULL;
+       s = mi_slice_next_span(segment, s)) {
+    if (!mi_slice_is_free(s))
+      continue;
+    const mi_slice_t* queued = mi_span_queue_for(s->slice_count, tld)->first;
+    while (queued != NULL && queued != s)
+      queued = queued->next;
+    if (queued == NULL)
+      return false;
+  }
+  return true;
+}
+
 bool _mi_segment_has_free_span(const mi_segment_t* segment, size_t slices_needed) {
   if (mi_segment_is_huge(segment))
     return false;

@@ -46,9 +46,23 @@ const void* mi_test_page_of(const void* p) {
   return _mi_segment_page_of(segment, p);
 }
 
+const void* mi_test_segment_of(const void* p) {
+  mi_segment_t* segment = _mi_ptr_segment(p);
+  return (p == NULL || !_mi_segment_map_contains(segment) ? NULL : segment);
+}
+
 bool mi_test_is_owned_by_me(const void* p) {
   mi_segment_t* segment = _mi_ptr_segment(p);
   return (p != NULL && _mi_segment_map_contains(segment) && mi_segment_is_owned_by_me(segment));
+}
+
+bool mi_test_spans_queued(const void* p) {
+  mi_segment_t* segment = _mi_ptr_segment(p);
+  mi_heap_t* heap = mi_prim_get_default_heap();
+  if (p == NULL || !_mi_segment_map_contains(segment) || !mi_segment_is_owned_by_me(segment) ||
+      !mi_heap_is_initialized(heap))
+    return false;
+  return _mi_segment_spans_queued(segment, &heap->tld->segments);
 }
 
 unsigned long long mi_test_thread_id(void) { return _mi_thread_id(); }

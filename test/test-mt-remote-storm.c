@@ -107,7 +107,8 @@ static void* mi_rstorm_freer_run(void* arg) {
   atomic_fetch_add_explicit(&mi_rstorm.arrived, 1, memory_order_acq_rel);
   unsigned spins = 0;
   while (atomic_load_explicit(&mi_rstorm.opened, memory_order_acquire) != mi_rstorm.round) {
-    if (++spins % 256 == 0) sched_yield();
+    if (++spins % 256 == 0)
+      sched_yield();
   }
   // Round 1: freer 0 starts once freer 1 has put blocks on the first page's list.
   if (mi_rstorm_freer_index == 0 && mi_rstorm.round == 1)
@@ -126,8 +127,8 @@ static void* mi_rstorm_freer_run(void* arg) {
 }
 
 static int mi_rstorm_compare(const void* a, const void* b) {
-  const uintptr_t x = (uintptr_t)*(void* const*)a;
-  const uintptr_t y = (uintptr_t)*(void* const*)b;
+  const uintptr_t x = (uintptr_t) * (void* const*)a;
+  const uintptr_t y = (uintptr_t) * (void* const*)b;
   return (x < y ? -1 : (x > y ? 1 : 0));
 }
 
@@ -160,7 +161,8 @@ static bool mi_rstorm_count_live(const mi_heap_t* heap, const mi_heap_area_t* ar
   (void)heap;
   (void)area;
   (void)size;
-  if (block != NULL) (*(long long*)arg)++;
+  if (block != NULL)
+    (*(long long*)arg)++;
   return true;
 }
 
@@ -204,7 +206,8 @@ static void mi_rstorm_round_run(void) {
     // Freer 0's first block and freer 1's first ones go on the anchor's page.
     const void* page = mi_test_page_of(anchor);
     size_t from = 1;
-    for (size_t k = 0; k < MI_STORM_PER_FREER + MI_STORM_HOLD_FREES; k = (k == 0 ? MI_STORM_PER_FREER : k + 1)) {
+    for (size_t k = 0; k < MI_STORM_PER_FREER + MI_STORM_HOLD_FREES;
+         k = (k == 0 ? MI_STORM_PER_FREER : k + 1)) {
       while (from < MI_STORM_BLOCKS &&
              (mi_test_page_of(mi_rstorm.blocks[from]) != page ||
               (from >= MI_STORM_PER_FREER && from < MI_STORM_PER_FREER + MI_STORM_HOLD_FREES)))
@@ -276,7 +279,8 @@ int main(void) {
       break;
     }
     mi_rstorm_round_run();
-    if (mi_mt_count_get(&mi_mt_counts.failures) > 0 || mi_mt_count_get(&mi_mt_counts.corruptions) > 0) break;
+    if (mi_mt_count_get(&mi_mt_counts.failures) > 0 || mi_mt_count_get(&mi_mt_counts.corruptions) > 0)
+      break;
   }
   mi_heap_delete(mi_rstorm.heap);
   mi_mt_reclaim_everything();

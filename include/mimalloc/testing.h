@@ -68,6 +68,10 @@ typedef enum mi_test_point_e {
   // thread-free list and linking the block to it, before the push (a CAS
   // that fails, and is retried, if the list changed meanwhile).
   MI_TEST_POINT_REMOTE_FREE_PUSH,
+  // A thread abandoning a segment (the `page` argument is the segment): its
+  // slices checked, before its free spans leave the thread's queues and its
+  // counts are final; the segment is published only after all of that.
+  MI_TEST_POINT_ABANDON,
 } mi_test_point_t;
 typedef void(mi_test_hook_fun)(mi_test_point_t point, const void* page);
 
@@ -76,10 +80,17 @@ void mi_test_set_hook(mi_test_hook_fun* hook);
 
 // The page (an opaque address) holding block `p`, as passed to the hook.
 const void* mi_test_page_of(const void* p);
+// The segment (an opaque address) holding block `p`, as passed to the hook at MI_TEST_POINT_ABANDON.
+const void* mi_test_segment_of(const void* p);
 
 // Does the calling thread count as the owner of the segment holding `p`?
 // (The check the free fast path makes.)
 bool mi_test_is_owned_by_me(const void* p);
+
+// Is every free span of the segment holding `p` (an address only; the block
+// may be freed) in the calling thread's span queues? False if the thread
+// does not own the segment.
+bool mi_test_spans_queued(const void* p);
 
 // The calling thread's id (the value a segment it owns records).
 unsigned long long mi_test_thread_id(void);
