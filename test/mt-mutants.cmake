@@ -6,9 +6,13 @@
 #   mt-giveback   a claimant gives an unsuitable segment back and keeps none
 #                 of its spans; the next claimant uses them
 #   mt-abandonrace a claimant reclaims a fragmented segment on free the instant
-#                 it is abandoned, then allocates from its spans
+#                 it is abandoned, then allocates from its spans (round 1: the
+#                 abandon is held by a test hook before its spans leave the
+#                 producer's queues)
 #   mt-remote-storm threads free into the same pages at once while the owner
 #                 collects; no free may be lost, no block handed out twice
+#                 (round 1: a push is held by a test hook while the owner
+#                 takes the lists over)
 # ---------------------------------------------------------------------------
 if(NOT TARGET mimalloc-test)
   return()
