@@ -84,12 +84,13 @@ void _mi_segment_span_queues_insert(mi_segment_t* segment, mi_segments_tld_t* tl
   }
 }
 
+#if MI_TESTING
 // Whether every free span of `segment` is in its span queue of `tld` (the
-// queues' invariant for an owned segment; checked by tests).
+// queues' invariant for an owned segment; asked by tests).
 bool _mi_segment_spans_queued(const mi_segment_t* segment, mi_segments_tld_t* tld) {
   if (mi_segment_is_huge(segment))
     return true;
-  for (mi_slice_t* s = (mi_slice_t*)&segment->slices[segment->segment_info_slices]; s != NULL;
+  for (const mi_slice_t* s = &segment->slices[segment->segment_info_slices]; s != NULL;
        s = mi_slice_next_span(segment, s)) {
     if (!mi_slice_is_free(s))
       continue;
@@ -101,6 +102,7 @@ bool _mi_segment_spans_queued(const mi_segment_t* segment, mi_segments_tld_t* tl
   }
   return true;
 }
+#endif
 
 bool _mi_segment_has_free_span(const mi_segment_t* segment, size_t slices_needed) {
   if (mi_segment_is_huge(segment))

@@ -173,7 +173,9 @@ void _mi_segment_free(mi_segment_t* segment, mi_segments_tld_t* tld);
 bool _mi_segment_has_free_span(const mi_segment_t* segment, size_t slices_needed);
 void _mi_segment_huge_page_free_remote(mi_segment_t* segment, mi_page_t* page, mi_block_t* block);
 void _mi_segment_slices_check(const mi_segment_t* segment);
+#if MI_TESTING
 bool _mi_segment_spans_queued(const mi_segment_t* segment, mi_segments_tld_t* tld);
+#endif
 size_t _mi_segment_size_of_page(const mi_page_t* page);
 
 // abandon.c: the abandoned set, abandon, claim and reclaim
