@@ -168,15 +168,61 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
 
 void _mi_os_free(void* base, size_t size, mi_stats_t* stats) { mi_os_munmap(base, size, stats); }
 
-// Move mapped pages to `to` (see _mi_prim_move): one mapping of `size` bytes fewer.
-bool _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stats) {
-  if (_mi_prim_move(from, size, to) != 0)
-    return false;
+// Move mapped pages to `to` (see _mi_prim_move): one mapping of `size` bytes
+// fewer. After a failure `from` is intact, and so is `to` unless the result
+// says it is lost: then [to, to + size) is no longer the caller's (another
+// thread mapped into the hole the OS left), and it is counted as unmapped.
+// A failed move may have left a hole at `to` that another mapping has filled
+// since, indistinguishable by the OS's answers from our own memory: a secret
+// word written at `to` before the move tells them apart (still there: ours, as
+// it was). It costs the write of one page that the move then drops.
+mi_move_result_t _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stats) {
+  uintptr_t* const mark = (uintptr_t*)to;
+  const uintptr_t saved = *mark;
+  const uintptr_t secret = _mi_process_cookie ^ (uintptr_t)to;
+  *mark = secret;
+  int err;
+#if MI_TESTING
+  // Test builds can make a move fail as the OS's can (see mi_test_fail_moves).
+  const int injected = _mi_test_move_failure();
+  if (injected != 0) {
+    if (injected == 2) {
+      _mi_prim_munmap(to, size); // what Linux does before a late failure
+      mi_test_point(MI_TEST_POINT_MOVE_FAILED, to);
+    }
+    err = EFAULT;
+  } else
+#endif
+    err = _mi_prim_move(from, size, to);
+  if (err == 0) {
+    if (stats != NULL) {
+      mi_stat_decrease(stats->reserved, size);
+      mi_stat_decrease(stats->committed, size);
+    }
+    return MI_MOVE_DONE;
+  }
+  mi_test_count(MI_TEST_MOVE_FAILED);
+  if (err == ENOTSUP) {
+    *mark = saved; // the OS cannot move: nothing was tried
+    return MI_MOVE_FAILED;
+  }
+  bool remapped = false;
+  uintptr_t seen = 0;
+  if (_mi_prim_remap_hole(to, size, &remapped) == 0) {
+    if (remapped)
+      return MI_MOVE_FAILED; // fresh memory in the hole: ours, zero
+    if (_mi_prim_read_word(mark, &seen) == 0 && seen == secret) {
+      *mark = saved; // never unmapped: ours, as it was
+      return MI_MOVE_FAILED;
+    }
+  }
+  _mi_warning_message("a failed move of %zu bytes to %p lost the destination (error %d)\n", size, to, err);
+  mi_test_count(MI_TEST_MOVE_LOST);
   if (stats != NULL) {
     mi_stat_decrease(stats->reserved, size);
     mi_stat_decrease(stats->committed, size);
   }
-  return true;
+  return MI_MOVE_DESTINATION_LOST;
 }
 
 void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats) {

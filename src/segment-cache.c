@@ -208,8 +208,10 @@ static void mi_cache_entry_remove(size_t i, size_t index, size_t count, size_t s
 // blocks left there). The caller owns [base, base + size) and does not hold
 // the lock: each donor leaves the cache under the lock, and is moved after
 // the lock is released (a move takes tens of microseconds), as purges are.
-static void mi_cache_fill(uint8_t* base, size_t size, const mi_cache_resident_t* piece,
-                          uint64_t resident[MI_CACHE_SEGMENT_WORDS], bool* is_zero, mi_stats_t* stats) {
+// Returns the index of a segment size that a failed move lost (the caller
+// must give up the new segment: see mi_cache_release_except), or SIZE_MAX.
+static size_t mi_cache_fill(uint8_t* base, size_t size, const mi_cache_resident_t* piece,
+                            uint64_t resident[MI_CACHE_SEGMENT_WORDS], bool* is_zero, mi_stats_t* stats) {
   const size_t segments = _mi_divide_up(size, MI_SEGMENT_SIZE);
   for (size_t at = 0; at < segments && at < MI_CACHE_RANGE_SEGMENTS; at++) {
     const size_t first = at * MI_SLICES_PER_SEGMENT;
@@ -250,25 +252,42 @@ static void mi_cache_fill(uint8_t* base, size_t size, const mi_cache_resident_t*
     memcpy(moved, &mi_cache_resident[donor].bits[donor_index * MI_CACHE_SEGMENT_WORDS], sizeof(moved));
     mi_cache_entry_remove(donor, donor_index, 1, spare, stats);
     _mi_prim_unlock(&mi_cache_lock);
-    if (!_mi_os_move(from, MI_SEGMENT_SIZE, base + at * MI_SEGMENT_SIZE, stats)) {
-      // E.g. the range is split in several OS mappings: the donor, out of the
+    const mi_move_result_t result = _mi_os_move(from, MI_SEGMENT_SIZE, base + at * MI_SEGMENT_SIZE, stats);
+    if (result != MI_MOVE_DONE) {
+      // E.g. the kernel is short of memory: the donor, intact but out of the
       // cache now, goes back to the OS, and nothing more is tried.
       _mi_os_free(from, MI_SEGMENT_SIZE, stats);
-      break;
+      return (result == MI_MOVE_DESTINATION_LOST ? at : SIZE_MAX);
     }
     *is_zero = false;
     if (at == 0)
       memcpy(resident, moved, sizeof(moved));
     mi_test_count(MI_TEST_CACHE_MOVE);
   }
+  return SIZE_MAX;
 }
 
-// The same for a fresh mapping of `size` bytes at `base` (segment-aligned).
-void _mi_segment_cache_fill(void* base, size_t size, uint64_t resident[MI_SLICES_PER_SEGMENT / 64],
-                            bool* is_zero, mi_stats_t* stats) {
+// A failed move lost segment size `lost` of the mapping [base, base + size)
+// of a new segment: what is left of the mapping goes back to the OS, but not
+// the lost part (someone else maps it now; its statistics are done).
+static void mi_cache_release_except(uint8_t* base, size_t size, size_t lost, mi_stats_t* stats) {
+  uint8_t* const hole = base + lost * MI_SEGMENT_SIZE;
+  _mi_os_free(base, (size_t)(hole - base), stats);
+  _mi_os_free(hole + MI_SEGMENT_SIZE, size - (lost + 1) * MI_SEGMENT_SIZE, stats);
+}
+
+// The same for a new segment using `size` bytes of a fresh mapping of
+// `mapped` bytes at `base` (segment-aligned). Returns false if a failed move
+// lost part of the mapping: the rest is unmapped, and the caller maps anew.
+bool _mi_segment_cache_fill(void* base, size_t size, size_t mapped,
+                            uint64_t resident[MI_SLICES_PER_SEGMENT / 64], bool* is_zero, mi_stats_t* stats) {
   if (mi_atomic_load_relaxed(&mi_cache_count) == 0)
-    return;
-  mi_cache_fill((uint8_t*)base, size, NULL, resident, is_zero, stats);
+    return true;
+  const size_t lost = mi_cache_fill((uint8_t*)base, size, NULL, resident, is_zero, stats);
+  if (lost == SIZE_MAX)
+    return true;
+  mi_cache_release_except((uint8_t*)base, mapped, lost, stats);
+  return false;
 }
 
 // Take `take` bytes (whole segment sizes) of cached memory for a segment that
@@ -280,7 +299,8 @@ void _mi_segment_cache_fill(void* base, size_t size, uint64_t resident[MI_SLICES
 // ends on a segment size). Ties, as between purged ranges, go to the smallest
 // range, then the lowest address, then its start.
 // `*purged_at` tells when its memory was purged (0 if it was not); `resident`
-// receives the resident slices of its first segment size.
+// receives the resident slices of its first segment size. NULL if nothing
+// fits, or if a failed move lost part of what was taken (the rest is unmapped).
 void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs_t* purged_at,
                             uint64_t resident[MI_SLICES_PER_SEGMENT / 64], mi_stats_t* stats) {
   if (mi_atomic_load_relaxed(&mi_cache_count) == 0)
@@ -333,7 +353,12 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
   _mi_prim_unlock(&mi_cache_lock);
   if (found.base == NULL)
     return NULL;
-  mi_cache_fill((uint8_t*)found.base, size, &piece, resident, &found.is_zero, stats);
+  const size_t lost = mi_cache_fill((uint8_t*)found.base, size, &piece, resident, &found.is_zero, stats);
+  if (lost != SIZE_MAX) {
+    mi_cache_release_except((uint8_t*)found.base, found.size, lost, stats);
+    memset(resident, 0, MI_CACHE_SEGMENT_WORDS * sizeof(uint64_t));
+    return NULL; // the caller maps fresh memory
+  }
   mi_assert_internal(((uintptr_t)found.base & MI_SEGMENT_MASK) == 0);
   *mapped = found.size;
   *is_zero = found.is_zero;

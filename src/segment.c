@@ -514,8 +514,14 @@ static mi_segment_t* mi_segment_alloc(size_t huge_size, size_t page_alignment, m
       // Resident cached memory moves in rather than fresh pages being faulted
       // (not under an over-aligned block's header, which uses one slice of its
       // segment size).
-      if (segment != NULL && align_offset == 0)
-        _mi_segment_cache_fill(segment, segment_size, cached_resident, &is_zero, tld->stats);
+      if (segment != NULL && align_offset == 0 &&
+          !_mi_segment_cache_fill(segment, segment_size, mapped, cached_resident, &is_zero, tld->stats)) {
+        // A failed move lost part of that mapping (and unmapped the rest): map again, without moves.
+        memset(cached_resident, 0, sizeof(cached_resident));
+        segment = (mi_segment_t*)_mi_os_alloc_aligned(map_size, alignment, align_offset, &base, &mapped,
+                                                      tld->stats);
+        is_zero = true;
+      }
     }
     if (segment != NULL)
       _mi_os_thp_consider(base, mapped, huge_size > 0);

@@ -71,6 +71,21 @@ void mi_test_thread_skip_done(void) { _mi_thread_forget(); }
 
 int mi_test_legacy_ownership(void) { return MI_LEGACY_OWNERSHIP; }
 
+static long mi_test_moves_to_fail;   // atomic
+static long mi_test_moves_fail_late; // atomic
+
+void mi_test_fail_moves(long count, bool late) {
+  mi_atomic_store_relaxed(&mi_test_moves_fail_late, (late ? 1 : 0));
+  mi_atomic_store_relaxed(&mi_test_moves_to_fail, count);
+}
+
+int _mi_test_move_failure(void) {
+  if (mi_atomic_load_relaxed(&mi_test_moves_to_fail) <= 0 ||
+      mi_atomic_sub_relaxed(&mi_test_moves_to_fail, 1) <= 0)
+    return 0;
+  return (mi_atomic_load_relaxed(&mi_test_moves_fail_late) != 0 ? 2 : 1);
+}
+
 void mi_test_set_thp_min_rss(size_t bytes) { _mi_os_thp_min_rss_set(bytes); }
 
 static long long mi_test_get(mi_test_event_t event) { return mi_atomic_load_relaxed(&mi_test_events[event]); }
@@ -95,6 +110,8 @@ void mi_test_counters_get(mi_test_counters_t* out) {
   out->invalid_frees = mi_test_get(MI_TEST_INVALID_FREE);
   out->purge_backoffs = mi_test_get(MI_TEST_PURGE_BACKOFF);
   out->cache_moves = mi_test_get(MI_TEST_CACHE_MOVE);
+  out->moves_failed = mi_test_get(MI_TEST_MOVE_FAILED);
+  out->moves_lost = mi_test_get(MI_TEST_MOVE_LOST);
 }
 
 long mi_test_reclaim_all(void) {

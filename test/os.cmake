@@ -15,6 +15,9 @@
 #                  emptied after it was abandoned (test counters)
 #   test-os-purge-backoff  purged memory taken again within a second doubles
 #                  the purge delay; ten quiet seconds halve it (mincore, counters)
+#   test-os-move-fail  a failed move of cached memory (as Linux's can fail,
+#                  after unmapping the destination) loses nothing and never
+#                  takes memory another thread mapped into the hole
 # ---------------------------------------------------------------------------
 if(NOT TARGET mimalloc-static)
   return()
@@ -55,4 +58,5 @@ if(TARGET mimalloc-test)
               TIMEOUT 120)
   mi_add_test(NAME test-os-purge-backoff SOURCES test-os-purge-backoff.c LIBS mimalloc-test LABELS os reuse
               TIMEOUT 60)
+  mi_add_test(NAME test-os-move-fail SOURCES test-os-move-fail.c LIBS mimalloc-test LABELS os cache TIMEOUT 60)
 endif()

@@ -26,9 +26,7 @@ the freed memory is barely resident, nothing is moved.
 #include <pthread.h>
 #include <sys/resource.h>
 #include "test-common.h"
-#include "mimalloc/types.h"
-
-#define SEGMENT ((uintptr_t)MI_SEGMENT_SIZE)
+#include "test-os-cache.h"
 
 #define SLOTS 8
 #define WARMUP_STEPS 60
@@ -125,49 +123,6 @@ static void split_phase(void) {
          pages_inside);
   for (size_t i = 0; i < LARGE_COUNT; i++)
     mi_free(large[i]);
-}
-
-// The segment of a block (a huge block starts just past its segment's header).
-static uintptr_t segment_of(const void* p) { return ((uintptr_t)p - 1) & ~(SEGMENT - 1); }
-
-// Huge blocks of `size` (one segment size each) until the segments of `count`
-// lie next to each other: run[0] lowest; the others are freed.
-// False if none of a few do.
-static bool consecutive_run(size_t size, size_t count, char* run[]) {
-  enum { TRIES = 16 };
-  char* blocks[TRIES] = {0};
-  bool found = false;
-  for (size_t i = 0; i < TRIES && !found; i++) {
-    blocks[i] = (char*)mi_malloc(size);
-    CHECK(blocks[i] != NULL);
-    if (blocks[i] == NULL)
-      break;
-    for (size_t low = 0; low <= i && !found; low++) {
-      size_t length = 0;
-      for (size_t n = 0; n < count; n++) {
-        run[n] = NULL;
-        for (size_t k = 0; k <= i; k++) {
-          if (segment_of(blocks[k]) == segment_of(blocks[low]) + n * SEGMENT)
-            run[n] = blocks[k];
-        }
-        if (run[n] == NULL)
-          break;
-        length++;
-      }
-      found = (length == count);
-    }
-  }
-  for (size_t i = 0; i < TRIES; i++) {
-    bool kept = false;
-    for (size_t n = 0; found && n < count; n++)
-      kept = kept || (blocks[i] == run[n]);
-    if (blocks[i] != NULL && !kept)
-      mi_free(blocks[i]);
-  }
-  if (!found)
-    printf("test-os-reuse: no %zu huge mappings next to each other in %d; a cache phase is skipped\n", count,
-           TRIES);
-  return found;
 }
 
 // Writes `size` bytes at p and returns the minor faults that took.

@@ -115,7 +115,12 @@ size_t _mi_os_page_size(void);
 void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** base, size_t* mapped,
                            mi_stats_t* stats);
 void _mi_os_free(void* base, size_t size, mi_stats_t* stats);
-bool _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stats);
+typedef enum mi_move_result_e {
+  MI_MOVE_DONE,             // the pages are at `to`; `from` is unmapped
+  MI_MOVE_FAILED,           // nothing moved; both ranges are the caller's, as they were or `to` fresh
+  MI_MOVE_DESTINATION_LOST, // nothing moved; `to` is not the caller's any more
+} mi_move_result_t;
+mi_move_result_t _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stats);
 void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats);
 void _mi_os_thp_consider(void* start, size_t size, bool one_block);
 #if MI_TESTING
@@ -136,8 +141,8 @@ void* _mi_segment_cache_pop(size_t size, size_t* mapped, bool* is_zero, mi_msecs
                             uint64_t resident[MI_SLICES_PER_SEGMENT / 64], mi_stats_t* stats);
 bool _mi_segment_cache_push(void* base, size_t size, const uint64_t* resident, mi_msecs_t purge_delay,
                             mi_stats_t* stats);
-void _mi_segment_cache_fill(void* base, size_t size, uint64_t resident[MI_SLICES_PER_SEGMENT / 64],
-                            bool* is_zero, mi_stats_t* stats);
+bool _mi_segment_cache_fill(void* base, size_t size, size_t mapped,
+                            uint64_t resident[MI_SLICES_PER_SEGMENT / 64], bool* is_zero, mi_stats_t* stats);
 void _mi_segment_cache_collect(bool force, mi_stats_t* stats);
 void _mi_segment_cache_lock_for_fork(void);
 void _mi_segment_cache_unlock_after_fork(void);
@@ -294,6 +299,8 @@ typedef enum mi_test_event_e {
   MI_TEST_ABANDONED_NOW_DEC,
   MI_TEST_PURGE_BACKOFF,
   MI_TEST_CACHE_MOVE,
+  MI_TEST_MOVE_FAILED,
+  MI_TEST_MOVE_LOST,
   MI_TEST_EVENT_COUNT
 } mi_test_event_t;
 void _mi_test_count(mi_test_event_t event);
@@ -301,6 +308,7 @@ void _mi_test_count(mi_test_event_t event);
 #include "testing.h"
 void _mi_test_point(mi_test_point_t point, const void* page);
 void _mi_thread_forget(void);
+int _mi_test_move_failure(void); // 0, or how the next move is to fail (see mi_test_fail_moves)
 #define mi_test_point(point, page) _mi_test_point(point, page)
 #else
 #define mi_test_count(event) ((void)0)

@@ -42,8 +42,19 @@ int _mi_prim_resident(void* addr, size_t size, uint8_t* pages);
 // Move the pages of [from, from + size) to `to` without copying or faulting
 // them (page-aligned; the ranges must not overlap). Whatever was mapped at
 // `to` is dropped, and `from` is left unmapped. Returns 0 or an errno (ENOTSUP
-// where the OS cannot; nothing moved on failure).
+// where the OS cannot). On failure `from` is as it was, but `to` may not be:
+// Linux unmaps the destination before some of its checks of the source, and
+// does not map it back when one fails (see _mi_prim_remap_hole).
 int _mi_prim_move(void* from, size_t size, void* to);
+// After a failed move: make [addr, addr + size) mapped again. Returns 0 if all
+// of it is mapped: `*remapped` tells whether it was a hole (nothing of it was
+// mapped) and fresh zeroed memory is mapped there now, or whether it was
+// mapped already (by whomever). Returns an errno if part of it is mapped and
+// part not (someone mapped into part of the hole), or if the OS refused.
+int _mi_prim_remap_hole(void* addr, size_t size, bool* remapped);
+// Read the word at `addr` without faulting, also where nothing readable is
+// mapped. Returns 0 or an errno (EFAULT if it cannot be read).
+int _mi_prim_read_word(const void* addr, uintptr_t* value);
 // Make whole OS pages inaccessible (`protect`) or read/write again. Returns 0 or an errno.
 int _mi_prim_protect(void* addr, size_t size, bool protect);
 

@@ -38,6 +38,8 @@ typedef struct mi_test_counters_s {
   long long invalid_frees;          // frees of pointers this allocator did not hand out
   long long purge_backoffs;         // times the purge delays were doubled (purged memory taken again soon)
   long long cache_moves;            // segment sizes of resident cached memory moved under a new segment
+  long long moves_failed;           // such moves that failed (see mi_test_fail_moves)
+  long long moves_lost;             // failed moves whose destination could not be mapped again
 } mi_test_counters_t;
 
 // Copy the current counter values into `out`.
@@ -72,6 +74,10 @@ typedef enum mi_test_point_e {
   // slices checked, before its free spans leave the thread's queues and its
   // counts are final; the segment is published only after all of that.
   MI_TEST_POINT_ABANDON,
+  // A move of cached memory under a new segment has failed after the OS
+  // unmapped the destination (the `page` argument is the destination), before
+  // the allocator maps it again; another thread could map something there now.
+  MI_TEST_POINT_MOVE_FAILED,
 } mi_test_point_t;
 typedef void(mi_test_hook_fun)(mi_test_point_t point, const void* page);
 
@@ -99,6 +105,12 @@ unsigned long long mi_test_thread_id(void);
 // the thread's exit hook never ran (e.g. a thread ended by a raw exit system
 // call): its segments stay owned by its id forever.
 void mi_test_thread_skip_done(void);
+
+// Make the next `count` moves of cached memory under a new segment fail, as
+// the OS's moves can: if `late`, after the destination was unmapped (Linux
+// does that before some of its checks, and leaves a hole when one fails;
+// MI_TEST_POINT_MOVE_FAILED runs then), otherwise with nothing changed.
+void mi_test_fail_moves(long count, bool late);
 
 // 1 when the library was built with MI_LEGACY_OWNERSHIP=ON, else 0.
 int mi_test_legacy_ownership(void);

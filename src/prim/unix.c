@@ -125,6 +125,53 @@ int _mi_prim_move(void* from, size_t size, void* to) {
 #endif
 }
 
+int _mi_prim_remap_hole(void* addr, size_t size, bool* remapped) {
+  *remapped = false;
+#if defined(__linux__)
+  // msync fails with ENOMEM exactly when part of the range is not mapped (on
+  // private anonymous memory MS_ASYNC does nothing else).
+  if (msync(addr, size, MS_ASYNC) == 0)
+    return 0;
+  if (errno != ENOMEM)
+    return errno;
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000 // Linux 4.17; older kernels take it as a hint
+#endif
+  // Never MAP_FIXED: if anything was mapped into the hole meanwhile, it is
+  // someone else's, and this fails (EEXIST) instead of replacing it.
+  void* p =
+      mmap(addr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p == addr) {
+    *remapped = true;
+    return 0;
+  }
+  if (p == MAP_FAILED)
+    return errno;
+  munmap(p, size); // a kernel that took the flag as a hint put it elsewhere
+  return EEXIST;
+#else
+  (void)addr;
+  (void)size;
+  return ENOTSUP;
+#endif
+}
+
+int _mi_prim_read_word(const void* addr, uintptr_t* value) {
+  // Through a pipe: the kernel copies from `addr` and answers EFAULT where it
+  // cannot read, instead of the signal a load would raise.
+  int fds[2];
+  if (pipe(fds) != 0)
+    return errno;
+  int err = 0;
+  if (write(fds[1], addr, sizeof(*value)) != (ssize_t)sizeof(*value))
+    err = (errno != 0 ? errno : EIO);
+  else if (read(fds[0], value, sizeof(*value)) != (ssize_t)sizeof(*value))
+    err = (errno != 0 ? errno : EIO);
+  close(fds[0]);
+  close(fds[1]);
+  return err;
+}
+
 int _mi_prim_protect(void* addr, size_t size, bool protect) {
   return (mprotect(addr, size, protect ? PROT_NONE : (PROT_READ | PROT_WRITE)) == 0 ? 0 : errno);
 }
