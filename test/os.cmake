@@ -58,5 +58,13 @@ if(TARGET mimalloc-test)
               TIMEOUT 120)
   mi_add_test(NAME test-os-purge-backoff SOURCES test-os-purge-backoff.c LIBS mimalloc-test LABELS os reuse
               TIMEOUT 60)
-  mi_add_test(NAME test-os-move-fail SOURCES test-os-move-fail.c LIBS mimalloc-test LABELS os cache TIMEOUT 60)
+  # Its phases need huge mappings next to each other, which 64-bit builds get
+  # from the allocator's rising hint; a sanitizer's own mappings and 32-bit
+  # address spaces may leave gaps, and then phases are skipped, not failed.
+  set(mi_move_fail_definitions "")
+  if(NOT MI_SANITIZE AND CMAKE_SIZEOF_VOID_P EQUAL 8)
+    set(mi_move_fail_definitions MI_TEST_EXPECT_ALL_PHASES=1)
+  endif()
+  mi_add_test(NAME test-os-move-fail SOURCES test-os-move-fail.c LIBS mimalloc-test LABELS os cache
+              DEFINITIONS ${mi_move_fail_definitions} TIMEOUT 60)
 endif()
