@@ -299,12 +299,28 @@ void _mi_arena_free(void* p, size_t size, mi_arena_id_t arena_id, mi_stats_t* st
   }
   // Give the memory back to the OS now (the segment layer already kept it as
   // long as it was useful). Our own anonymous mappings then read as zero.
+  // Only a purge that worked clears the dirty bits (one that failed, e.g. on
+  // locked memory, may have dropped nothing).
   if (!arena->is_pinned && mi_option_get(mi_option_purge_delay) >= 0) {
-    _mi_os_purge(q, blocks * MI_ARENA_BLOCK_SIZE, stats);
-    if (arena->purge_zeroes)
+    if (_mi_os_purge(q, blocks * MI_ARENA_BLOCK_SIZE, stats) && arena->purge_zeroes)
       mi_bitmap_set_relaxed(arena->dirty, index, blocks, false);
   }
   mi_bitmap_release(arena->in_use, index, blocks);
+}
+
+// May memory of `arena_id` (0: the OS's own mappings) be purged? Not pinned
+// memory (huge OS pages): the OS cannot drop part of it.
+bool _mi_arena_may_purge(mi_arena_id_t arena_id) {
+  const mi_arena_t* arena = mi_arena_from_id(arena_id);
+  return (arena == NULL || !arena->is_pinned);
+}
+
+// Does memory of `arena_id` read as zero after a successful purge? Our own
+// anonymous mappings do; memory a program handed over (shared memory, a
+// file) may come back with its old contents.
+bool _mi_arena_purge_zeroes(mi_arena_id_t arena_id) {
+  const mi_arena_t* arena = mi_arena_from_id(arena_id);
+  return (arena == NULL || arena->purge_zeroes);
 }
 
 bool _mi_arena_is_suitable(mi_arena_id_t arena_id, mi_arena_id_t req_arena_id) {

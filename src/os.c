@@ -225,9 +225,12 @@ mi_move_result_t _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stat
   return MI_MOVE_DESTINATION_LOST;
 }
 
-void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats) {
+// True if the OS dropped the pages. On failure (e.g. EINVAL where part of the
+// range is locked: mlock, mlockall) some of them may be dropped and some not,
+// so the caller must take the whole range as still holding what it held.
+bool _mi_os_purge(void* addr, size_t size, mi_stats_t* stats) {
   if (size == 0)
-    return;
+    return true;
   int err = _mi_prim_purge(addr, size);
   if (err != 0)
     _mi_warning_message("unable to purge %p of %zu bytes (error %d)\n", addr, size, err);
@@ -237,4 +240,5 @@ void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats) {
     mi_stat_counter_increase(stats->purge_calls, 1);
     mi_stat_counter_increase(stats->purged, size);
   }
+  return (err == 0);
 }

@@ -474,15 +474,20 @@ void _mi_segment_cache_collect(bool force, mi_stats_t* stats) {
     _mi_prim_unlock(&mi_cache_lock);
     if (entry.base == NULL)
       continue;
-    _mi_os_purge(entry.base, entry.size, stats);
+    // A purge that failed (e.g. on locked memory) may have dropped nothing:
+    // the range keeps its zero flag and its map of what is resident.
+    const bool purged = _mi_os_purge(entry.base, entry.size, stats);
     entry.expire = 0;
-    entry.purged_at = _mi_clock_now();
-    entry.is_zero = true;
+    if (purged) {
+      entry.purged_at = _mi_clock_now();
+      entry.is_zero = true;
+    }
     _mi_prim_lock(&mi_cache_lock);
     bool placed = (mi_cache[i].base == NULL);
     if (placed) {
       mi_cache[i] = entry;
-      memset(&mi_cache_resident[i], 0, sizeof(mi_cache_resident[i]));
+      if (purged)
+        memset(&mi_cache_resident[i], 0, sizeof(mi_cache_resident[i]));
     }
     _mi_prim_unlock(&mi_cache_lock);
     if (!placed) {

@@ -173,9 +173,13 @@ void _mi_segment_purge_list_remove(mi_segment_t* segment, mi_segments_tld_t* tld
 }
 
 // Purge every pending free slice of the segment now.
+// Only a purge that worked, of memory that reads back as zero after it,
+// clears the dirty bits that zero-initialised allocations trust.
 static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) {
   size_t i = 0;
   bool purged = false;
+  const bool may_purge = _mi_arena_may_purge(segment->arena_id);
+  const bool zeroes = _mi_arena_purge_zeroes(segment->arena_id);
   while (i < segment->slice_entries) {
     if ((segment->purge_mask[i / 64] & ((uint64_t)1 << (i % 64))) == 0) {
       i++;
@@ -184,9 +188,11 @@ static void mi_segment_purge_now(mi_segment_t* segment, mi_segments_tld_t* tld) 
     size_t start = i;
     while (i < segment->slice_entries && (segment->purge_mask[i / 64] & ((uint64_t)1 << (i % 64))) != 0)
       i++;
-    _mi_os_purge((uint8_t*)segment + start * MI_SEGMENT_SLICE_SIZE, (i - start) * MI_SEGMENT_SLICE_SIZE,
-                 tld->stats);
-    mi_bits_set(segment->dirty_mask, start, i - start, false);
+    if (!may_purge || !_mi_os_purge((uint8_t*)segment + start * MI_SEGMENT_SLICE_SIZE,
+                                    (i - start) * MI_SEGMENT_SLICE_SIZE, tld->stats))
+      continue;
+    if (zeroes)
+      mi_bits_set(segment->dirty_mask, start, i - start, false);
     mi_bits_set(segment->purged_mask, start, i - start, true);
     purged = true;
   }
@@ -731,7 +737,8 @@ void _mi_segment_page_abandon(mi_page_t* page, mi_segments_tld_t* tld) {
 // memory back to the OS now (all but the first page, which holds the free
 // list link) and leave the block for the owner to collect.
 void _mi_segment_huge_page_free_remote(mi_segment_t* segment, mi_page_t* page, mi_block_t* block) {
-  (void)segment;
+  if (!_mi_arena_may_purge(segment->arena_id))
+    return;
   size_t os_page = _mi_os_page_size();
   uint8_t* start = (uint8_t*)block + os_page;
   size_t size = _mi_segment_size_of_page(page);

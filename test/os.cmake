@@ -15,6 +15,8 @@
 #                  emptied after it was abandoned (test counters)
 #   test-os-purge-backoff  purged memory taken again within a second doubles
 #                  the purge delay; ten quiet seconds halve it (mincore, counters)
+#   test-os-purge-locked  a purge that fails (mlock'ed memory) is not taken
+#                  as zeroing: calloc there still clears
 #   test-os-move-fail  a failed move of cached memory (as Linux's can fail,
 #                  after unmapping the destination) loses nothing and never
 #                  takes memory another thread mapped into the hole
@@ -46,6 +48,9 @@ foreach(mi_os_name IN LISTS mi_os_tests)
               DEFINITIONS ${mi_os_definitions}
               TIMEOUT 120)
 endforeach()
+
+# A purge that fails (locked memory) must not count as zeroing the memory.
+mi_add_test(NAME test-os-purge-locked SOURCES test-os-purge-locked.c LIBS mimalloc-static LABELS os TIMEOUT 60)
 
 # Memory of exited threads reused (label `mt` too, so `ctest -L mt` runs it).
 mi_add_test(NAME mt-exit-one SOURCES test-mt-exit-one.c LIBS mimalloc-static LABELS mt reuse TIMEOUT 120)

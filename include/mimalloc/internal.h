@@ -121,7 +121,7 @@ typedef enum mi_move_result_e {
   MI_MOVE_DESTINATION_LOST, // nothing moved; `to` is not the caller's any more
 } mi_move_result_t;
 mi_move_result_t _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stats);
-void _mi_os_purge(void* addr, size_t size, mi_stats_t* stats);
+bool _mi_os_purge(void* addr, size_t size, mi_stats_t* stats);
 void _mi_os_thp_consider(void* start, size_t size, bool one_block);
 #if MI_TESTING
 void _mi_os_thp_min_rss_set(size_t bytes);
@@ -134,6 +134,8 @@ void* _mi_arena_alloc_aligned(size_t size, size_t alignment, size_t align_offset
                               mi_arena_id_t* arena_id, bool* is_zero, mi_stats_t* stats);
 void _mi_arena_free(void* p, size_t size, mi_arena_id_t arena_id, mi_stats_t* stats);
 bool _mi_arena_is_suitable(mi_arena_id_t arena_id, mi_arena_id_t req_arena_id);
+bool _mi_arena_may_purge(mi_arena_id_t arena_id);
+bool _mi_arena_purge_zeroes(mi_arena_id_t arena_id);
 void _mi_arenas_init(void); // reserve what the reserve_* options ask for (from mi_process_init)
 
 // segment-cache.c
