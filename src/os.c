@@ -175,11 +175,16 @@ void _mi_os_free(void* base, size_t size, mi_stats_t* stats) { mi_os_munmap(base
 // A failed move may have left a hole at `to` that another mapping has filled
 // since, indistinguishable by the OS's answers from our own memory: a secret
 // word written at `to` before the move tells them apart (still there: ours, as
-// it was). It costs the write of one page that the move then drops.
+// it was; it also differs between moves, so another thread's move to the same
+// address cannot forge it). It costs the write of one page that the move then drops.
+static uintptr_t mi_os_move_serial; // atomic
+
 mi_move_result_t _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stats) {
   uintptr_t* const mark = (uintptr_t*)to;
   const uintptr_t saved = *mark;
-  const uintptr_t secret = _mi_process_cookie ^ (uintptr_t)to;
+  // Different for every move, also of two threads to the same address.
+  const uintptr_t serial = mi_atomic_add_relaxed(&mi_os_move_serial, 1);
+  const uintptr_t secret = _mi_process_cookie ^ (uintptr_t)to ^ (serial * (uintptr_t)0x9e3779b97f4a7c15ULL);
   *mark = secret;
   int err;
 #if MI_TESTING

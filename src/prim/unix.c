@@ -139,8 +139,8 @@ int _mi_prim_remap_hole(void* addr, size_t size, bool* remapped) {
 #endif
   // Never MAP_FIXED: if anything was mapped into the hole meanwhile, it is
   // someone else's, and this fails (EEXIST) instead of replacing it.
-  void* p =
-      mmap(addr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  void* p = mmap(addr, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
   if (p == addr) {
     *remapped = true;
     return 0;
@@ -160,8 +160,14 @@ int _mi_prim_read_word(const void* addr, uintptr_t* value) {
   // Through a pipe: the kernel copies from `addr` and answers EFAULT where it
   // cannot read, instead of the signal a load would raise.
   int fds[2];
+#if defined(__linux__) && defined(SYS_pipe2)
+  // Close-on-exec from the start: another thread may fork and exec meanwhile.
+  if (syscall(SYS_pipe2, fds, O_CLOEXEC) != 0)
+    return errno;
+#else
   if (pipe(fds) != 0)
     return errno;
+#endif
   int err = 0;
   if (write(fds[1], addr, sizeof(*value)) != (ssize_t)sizeof(*value))
     err = (errno != 0 ? errno : EIO);
