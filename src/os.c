@@ -64,8 +64,15 @@ static void mi_os_munmap(void* p, size_t size, mi_stats_t* stats) {
   if (p == NULL || size == 0)
     return;
   int err = _mi_prim_munmap(p, size);
-  if (err != 0)
-    _mi_warning_message("unable to unmap %p of %zu bytes (error %d)\n", p, size, err);
+  if (err != 0) {
+    // E.g. ENOMEM at vm.max_map_count: unmapping the middle of a mapping
+    // splits it, which needs one mapping more. The range stays mapped (and
+    // counted), lost to us, but its memory goes back to the OS.
+    _mi_warning_message("unable to unmap %p of %zu bytes (error %d); purged instead\n", p, size, err);
+    if (_mi_prim_purge(p, size) == 0)
+      mi_track_mem_defined(p, size);
+    return;
+  }
   if (stats != NULL) {
     mi_stat_decrease(stats->reserved, size);
     mi_stat_decrease(stats->committed, size);

@@ -17,6 +17,8 @@
 #                  the purge delay; ten quiet seconds halve it (mincore, counters)
 #   test-os-purge-locked  a purge that fails (mlock'ed memory) is not taken
 #                  as zeroing: calloc there still clears
+#   test-os-map-limit  at vm.max_map_count, a freed segment that cannot be
+#                  unmapped is purged instead (nothing stays resident)
 #   test-os-move-fail  a failed move of cached memory (as Linux's can fail,
 #                  after unmapping the destination) loses nothing and never
 #                  takes memory another thread mapped into the hole
@@ -51,6 +53,11 @@ endforeach()
 
 # A purge that fails (locked memory) must not count as zeroing the memory.
 mi_add_test(NAME test-os-purge-locked SOURCES test-os-purge-locked.c LIBS mimalloc-static LABELS os TIMEOUT 60)
+# At vm.max_map_count, a segment that cannot be unmapped is purged instead
+# (not under a sanitizer or an emulator, whose own mappings fail at the limit).
+if(NOT MI_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
+  mi_add_test(NAME test-os-map-limit SOURCES test-os-map-limit.c LIBS mimalloc-static LABELS os TIMEOUT 60)
+endif()
 
 # Memory of exited threads reused (label `mt` too, so `ctest -L mt` runs it).
 mi_add_test(NAME mt-exit-one SOURCES test-mt-exit-one.c LIBS mimalloc-static LABELS mt reuse TIMEOUT 120)
