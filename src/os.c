@@ -38,11 +38,28 @@ static void* mi_os_hint_reserve(size_t size) {
   }
   return (void*)hint;
 }
+
+static void mi_os_hint_note(void* p) { (void)p; } // the rising hint needs no note
 #else
+// A 32-bit address space is too small for an area of its own, and mappings
+// come top-down there: each segment is asked for just below the lowest one
+// so far. Without that, every segment was over-allocated by a segment size
+// and trimmed, and the trimmed piece below it stayed a hole too small for the
+// next over-allocation: half the address space went unused between segments.
+static uintptr_t mi_os_hint_low; // atomic: start of the segment mapped last (0: none yet)
+
 static void* mi_os_hint_reserve(size_t size) {
-  (void)size;
-  return NULL;
+  uintptr_t low = mi_atomic_load_relaxed(&mi_os_hint_low);
+  do {
+    if (low == 0 || low < size + MI_SEGMENT_ALIGN)
+      return NULL;
+  } while (!mi_atomic_cas_weak_acq_rel(&mi_os_hint_low, &low,
+                                       low - size)); // no data published: ordering irrelevant
+  return (void*)(low - size);
 }
+
+// A segment mapped at `p` (by the hint or not): the next one is asked for below it.
+static void mi_os_hint_note(void* p) { mi_atomic_store_relaxed(&mi_os_hint_low, (uintptr_t)p); }
 #endif
 
 static void* mi_os_mmap(void* hint, size_t size, mi_stats_t* stats) {
@@ -145,6 +162,7 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
       if (p == NULL)
         return NULL;
       if (((uintptr_t)p % alignment) == 0) {
+        mi_os_hint_note(p);
         *base = p;
         *mapped = size;
         return p;
@@ -168,6 +186,8 @@ void* _mi_os_alloc_aligned(size_t size, size_t alignment, size_t offset, void** 
     mi_os_munmap(p, pre, stats);
   if (post > 0)
     mi_os_munmap(start + size, post, stats);
+  if (offset == 0 && alignment == MI_SEGMENT_ALIGN)
+    mi_os_hint_note(start);
   *base = start;
   *mapped = size;
   return start;

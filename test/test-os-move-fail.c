@@ -72,6 +72,20 @@ static void check_foreign(const char* when) {
   CHECKF(changed == 0, "%s: %zu sampled bytes of the memory mapped into the hole changed", when, changed);
 }
 
+// Under an emulator (qemu-user, cross builds) the hole may not be mapped
+// again: qemu-i386 keeps its own map of a 32-bit guest's address space and
+// does not honour MAP_FIXED_NOREPLACE there. The destination then counts as
+// lost (the safe answer: leaked, never used); everything else is checked.
+static bool emulated;
+
+// The destinations lost in a phase: one where the hook took the hole, none
+// otherwise, or, under an emulator, one either way.
+static void check_lost(const char* phase, long long lost) {
+  const long long expected = (foreign != NULL ? 1 : 0);
+  CHECKF(lost == expected || (emulated && lost == 1), "%s: %lld destinations lost, expected %lld", phase,
+         lost, expected);
+}
+
 static void counters(long long* failed, long long* lost) {
   mi_test_counters_t c;
   mi_test_counters_get(&c);
@@ -151,8 +165,7 @@ static void fresh_phase(const char* phase, bool late, bool take) {
   char* block = (char*)mi_zalloc(both);
   counters(&failed1, &lost1);
   CHECKF(failed1 == failed0 + 1, "%s: %lld moves failed, expected 1", phase, failed1 - failed0);
-  CHECKF(lost1 == lost0 + (foreign != NULL ? 1 : 0), "%s: %lld destinations lost, expected %d", phase,
-         lost1 - lost0, (foreign != NULL ? 1 : 0));
+  check_lost(phase, lost1 - lost0);
   check_block(phase, block, both, true);
   CHECKF(triple[0][0] == 12 && triple[0][size - 1] == 12, "%s: the block below changed", phase);
   CHECKF(triple[2][0] == 13 && triple[2][size - 1] == 13, "%s: the block above changed", phase);
@@ -185,8 +198,7 @@ static void cached_phase(const char* phase, bool late, bool take) {
   char* block = (char*)mi_zalloc(size);
   counters(&failed1, &lost1);
   CHECKF(failed1 == failed0 + 1, "%s: %lld moves failed, expected 1", phase, failed1 - failed0);
-  CHECKF(lost1 == lost0 + (foreign != NULL ? 1 : 0), "%s: %lld destinations lost, expected %d", phase,
-         lost1 - lost0, (foreign != NULL ? 1 : 0));
+  check_lost(phase, lost1 - lost0);
   check_block(phase, block, size, true);
   CHECKF(run[0][0] == 23 && run[0][size - 1] == 23, "%s: the block below changed", phase);
   CHECKF(run[5][0] == 24 && run[5][size - 1] == 24, "%s: the block above changed", phase);
@@ -201,6 +213,7 @@ static void cached_phase(const char* phase, bool late, bool take) {
 }
 
 int main(void) {
+  emulated = (getenv("MI_TEST_EMULATOR") != NULL);
   mi_option_set(mi_option_purge_delay, -1);
   mi_option_disable(mi_option_allow_thp);
   mi_test_set_hook(on_move_failed);
@@ -217,8 +230,8 @@ int main(void) {
   CHECKF(phases_run == 6, "only %ld of 6 phases found their geometry", phases_run);
 #endif
 #ifdef MAP_FIXED_NOREPLACE
-  CHECKF(foreign_mapped == holes_offered, "the hook mapped into %ld holes, expected %ld", foreign_mapped,
-         holes_offered);
+  CHECKF(foreign_mapped == holes_offered || emulated, "the hook mapped into %ld holes, expected %ld",
+         foreign_mapped, holes_offered);
 #endif
   return mi_test_summary("test-os-move-fail");
 }
