@@ -225,8 +225,8 @@ int main(void) {
   cached_phase("cached memory, late failure, hole taken", true, true);
   printf("test-os-move-fail: %ld of 6 phases ran\n", phases_run);
 #if MI_TEST_EXPECT_ALL_PHASES
-  // 64-bit mappings come from a rising hint and lie next to each other: every
-  // phase finds its geometry (see os.cmake for where it may not).
+  // Segments come from a hint and lie next to each other: every phase finds
+  // its geometry (see os.cmake for where it may not).
   CHECKF(phases_run == 6, "only %ld of 6 phases found their geometry", phases_run);
 #endif
 #ifdef MAP_FIXED_NOREPLACE
