@@ -54,4 +54,38 @@ static inline bool consecutive_run(size_t size, size_t count, char* run[]) {
   return found;
 }
 
+// The geometry of the moved phases: one freed, written huge mapping of
+// `size` between two live ones (next to each other; the cache holds nothing
+// else resident): triple[0], [1], [2] written with 12, 9, 13, then triple[1]
+// freed. False (and nothing to free) if no such run was found.
+static inline bool one_freed_between_live(size_t size, char* triple[3]) {
+  mi_collect(true);
+  if (!consecutive_run(size, 3, triple))
+    return false;
+  mi_collect(true); // nothing else resident in the cache
+  memset(triple[0], 12, size);
+  memset(triple[1], 9, size);
+  memset(triple[2], 13, size);
+  mi_free(triple[1]);
+  return true;
+}
+
+// Four freed huge mappings next to each other (one cached range) between two
+// live ones: run[0] and run[5] live, written with 23 and 24; of the freed
+// run[1..4], run[2] was written in full (14) and run[4] a sixteenth (15), so
+// the range's warmer end is run[4] and its resident memory lies in its middle.
+static inline bool four_freed_between_live(size_t size, char* run[6]) {
+  mi_collect(true);
+  if (!consecutive_run(size, 6, run))
+    return false;
+  mi_collect(true);
+  memset(run[0], 23, size);
+  memset(run[2], 14, size);
+  memset(run[4], 15, size / 16);
+  memset(run[5], 24, size);
+  for (size_t i = 1; i <= 4; i++)
+    mi_free(run[i]);
+  return true;
+}
+
 #endif

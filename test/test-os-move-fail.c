@@ -144,29 +144,32 @@ static void end_phase(const char* phase) {
   take_hole = false;
 }
 
+// A zero-initialised block of `size` whose one move fails (early or late,
+// the hole taken or not): exactly one move failed, the right number of
+// destinations was lost, and the block is zero, writable and apart from the
+// memory mapped into the hole.
+static char* zalloc_with_failing_move(const char* phase, size_t size, bool late, bool take) {
+  long long failed0, lost0, failed1, lost1;
+  counters(&failed0, &lost0);
+  reset_phase(late, take);
+  char* block = (char*)mi_zalloc(size);
+  counters(&failed1, &lost1);
+  CHECKF(failed1 == failed0 + 1, "%s: %lld moves failed, expected 1", phase, failed1 - failed0);
+  check_lost(phase, lost1 - lost0);
+  check_block(phase, block, size, true);
+  return block;
+}
+
 // A block of two segment sizes next to nothing but a freed, written mapping
 // of one segment size between two live ones: its first segment size would get
 // that memory moved under it (a fresh mapping's move), and the move fails.
 static void fresh_phase(const char* phase, bool late, bool take) {
   const size_t size = MI_SEGMENT_SIZE / 4 * 3;
   char* triple[3] = {NULL, NULL, NULL};
-  mi_collect(true);
-  if (!consecutive_run(size, 3, triple))
+  if (!one_freed_between_live(size, triple))
     return;
-  mi_collect(true); // nothing else resident in the cache
-  memset(triple[0], 12, size);
-  memset(triple[1], 9, size);
-  memset(triple[2], 13, size);
-  mi_free(triple[1]);
-  long long failed0, lost0, failed1, lost1;
-  counters(&failed0, &lost0);
-  reset_phase(late, take);
   const size_t both = MI_SEGMENT_SIZE / 4 * 5;
-  char* block = (char*)mi_zalloc(both);
-  counters(&failed1, &lost1);
-  CHECKF(failed1 == failed0 + 1, "%s: %lld moves failed, expected 1", phase, failed1 - failed0);
-  check_lost(phase, lost1 - lost0);
-  check_block(phase, block, both, true);
+  char* block = zalloc_with_failing_move(phase, both, late, take);
   CHECKF(triple[0][0] == 12 && triple[0][size - 1] == 12, "%s: the block below changed", phase);
   CHECKF(triple[2][0] == 13 && triple[2][size - 1] == 13, "%s: the block above changed", phase);
   mi_free(block);
@@ -182,24 +185,9 @@ static void fresh_phase(const char* phase, bool late, bool take) {
 static void cached_phase(const char* phase, bool late, bool take) {
   const size_t size = MI_SEGMENT_SIZE / 4 * 3;
   char* run[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-  mi_collect(true);
-  if (!consecutive_run(size, 6, run))
+  if (!four_freed_between_live(size, run))
     return;
-  mi_collect(true);
-  memset(run[0], 23, size);
-  memset(run[2], 14, size);
-  memset(run[4], 15, size / 16);
-  memset(run[5], 24, size);
-  for (size_t i = 1; i <= 4; i++)
-    mi_free(run[i]);
-  long long failed0, lost0, failed1, lost1;
-  counters(&failed0, &lost0);
-  reset_phase(late, take);
-  char* block = (char*)mi_zalloc(size);
-  counters(&failed1, &lost1);
-  CHECKF(failed1 == failed0 + 1, "%s: %lld moves failed, expected 1", phase, failed1 - failed0);
-  check_lost(phase, lost1 - lost0);
-  check_block(phase, block, size, true);
+  char* block = zalloc_with_failing_move(phase, size, late, take);
   CHECKF(run[0][0] == 23 && run[0][size - 1] == 23, "%s: the block below changed", phase);
   CHECKF(run[5][0] == 24 && run[5][size - 1] == 24, "%s: the block above changed", phase);
   // What is left of the range still serves a block of two segment sizes.

@@ -283,14 +283,8 @@ static void carried_phase(void) {
 static void moved_phase(void) {
   const size_t size = MI_SEGMENT_SIZE / 4 * 3;
   char* triple[3] = {NULL, NULL, NULL};
-  mi_collect(true); // no other resident memory in the cache
-  if (!consecutive_run(size, 3, triple))
+  if (!one_freed_between_live(size, triple))
     return;
-  mi_collect(true);
-  memset(triple[0], 12, size);
-  memset(triple[1], 9, size);
-  memset(triple[2], 13, size);
-  mi_free(triple[1]);
   const size_t both = MI_SEGMENT_SIZE / 4 * 5; // needs two segment sizes
   char* moved = (char*)mi_zalloc(both);
   CHECK(moved != NULL);
@@ -321,14 +315,8 @@ static void moved_phase(void) {
 static void moved_middle_phase(void) {
   const size_t size = MI_SEGMENT_SIZE / 4 * 3;
   char* run[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-  mi_collect(true);
-  if (!consecutive_run(size, 6, run))
+  if (!four_freed_between_live(size, run))
     return;
-  mi_collect(true);
-  memset(run[2], 14, size);
-  memset(run[4], 15, size / 16);
-  for (size_t i = 1; i <= 4; i++)
-    mi_free(run[i]);
   char* block = (char*)mi_malloc(size);
   CHECK(block != NULL);
   if (block == NULL)
@@ -336,6 +324,7 @@ static void moved_middle_phase(void) {
   CHECKF(segment_of(block) == segment_of(run[4]), "a huge block went to %p, not to the warmer end %p",
          (void*)segment_of(block), (void*)segment_of(run[4]));
   long faults = faults_writing(block, size, 16);
+  CHECK(run[0][0] == 23 && run[0][size - 1] == 23 && run[5][0] == 24 && run[5][size - 1] == 24);
   printf("test-os-reuse: moved from the middle: %ld minor faults for %zu pages written\n", faults,
          size / 4096);
   CHECKF((size_t)faults * 20 < size / 4096, "%ld faults writing %zu pages where resident memory was free",
