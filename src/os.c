@@ -42,8 +42,8 @@ static void* mi_os_hint_reserve(size_t size) {
 static void mi_os_hint_note(void* p) { (void)p; } // the rising hint needs no note
 #else
 // A 32-bit address space is too small for an area of its own, and mappings
-// come top-down there: each segment is asked for just below the lowest one
-// so far. Without that, every segment was over-allocated by a segment size
+// come top-down there: each segment is asked for just below the one mapped
+// last. Without that, every segment was over-allocated by a segment size
 // and trimmed, and the trimmed piece below it stayed a hole too small for the
 // next over-allocation: half the address space went unused between segments.
 static uintptr_t mi_os_hint_low; // atomic: start of the segment mapped last (0: none yet)
@@ -77,6 +77,14 @@ static void* mi_os_mmap(void* hint, size_t size, mi_stats_t* stats) {
   return p;
 }
 
+// `size` bytes of ours are no longer mapped (unmapped, moved away, or lost).
+static void mi_os_stat_unmapped(mi_stats_t* stats, size_t size) {
+  if (stats != NULL) {
+    mi_stat_decrease(stats->reserved, size);
+    mi_stat_decrease(stats->committed, size);
+  }
+}
+
 static void mi_os_munmap(void* p, size_t size, mi_stats_t* stats) {
   if (p == NULL || size == 0)
     return;
@@ -90,10 +98,7 @@ static void mi_os_munmap(void* p, size_t size, mi_stats_t* stats) {
       mi_track_mem_defined(p, size);
     return;
   }
-  if (stats != NULL) {
-    mi_stat_decrease(stats->reserved, size);
-    mi_stat_decrease(stats->committed, size);
-  }
+  mi_os_stat_unmapped(stats, size);
 }
 
 // ---------------------------------------------------------------------------
@@ -227,10 +232,7 @@ mi_move_result_t _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stat
 #endif
     err = _mi_prim_move(from, size, to);
   if (err == 0) {
-    if (stats != NULL) {
-      mi_stat_decrease(stats->reserved, size);
-      mi_stat_decrease(stats->committed, size);
-    }
+    mi_os_stat_unmapped(stats, size);
     return MI_MOVE_DONE;
   }
   mi_test_count(MI_TEST_MOVE_FAILED);
@@ -250,10 +252,7 @@ mi_move_result_t _mi_os_move(void* from, size_t size, void* to, mi_stats_t* stat
   }
   _mi_warning_message("a failed move of %zu bytes to %p lost the destination (error %d)\n", size, to, err);
   mi_test_count(MI_TEST_MOVE_LOST);
-  if (stats != NULL) {
-    mi_stat_decrease(stats->reserved, size);
-    mi_stat_decrease(stats->committed, size);
-  }
+  mi_os_stat_unmapped(stats, size);
   return MI_MOVE_DESTINATION_LOST;
 }
 
